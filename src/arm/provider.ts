@@ -1,0 +1,49 @@
+import type { SurfaceRequest, SurfaceResponse, Clock } from "../platform/index.js";
+import type { AccessClaims, Directory, Subscription } from "../identity/index.js";
+import type { ResourceStore } from "./resource-store.js";
+import type { Operations } from "./operations.js";
+import type { ResourceRef } from "./domain/resource-id.js";
+
+/** Shared services every resource provider gets. */
+export interface ArmServices {
+  store: ResourceStore;
+  operations: Operations;
+  directory: Directory;
+  clock: Clock;
+  /** Deletes a resource and its children, and tells every provider (onDeleted). Returns the ids removed. */
+  deleteTree(id: string): Promise<string[]>;
+  /** Moves a resource and its children to a new id, and tells every provider (onMoved). */
+  moveTree(oldId: string, newId: string, target: { subscriptionId: string; resourceGroup: string }): Promise<void>;
+}
+
+/** One request addressed to a resource provider, already authenticated and with its scope checked. */
+export interface ProviderCall {
+  req: SurfaceRequest;
+  method: string;
+  apiVersion: string;
+  caller: AccessClaims;
+  subscription: Subscription;
+  /** Parsed JSON body, or undefined when there was none. */
+  body: unknown;
+  /** `instance`: .../type/name; `collection`: .../type (list); `action`: POST .../type/name/{action}. */
+  kind: "instance" | "collection" | "action";
+  /** Canonical type path inside the namespace, e.g. "userAssignedIdentities" or "servers/keys". */
+  type: string;
+  /** For instance/action: the resource. For collection: the parent (or only the scope) with the names so far. */
+  ref: ResourceRef & { scope: "resourceGroup" | "subscription" };
+  /** The resource id with canonical casing (for instance/action). */
+  id: string;
+  action?: string;
+}
+
+export interface ResourceProvider {
+  /** Canonical namespace, e.g. "Microsoft.ManagedIdentity". */
+  namespace: string;
+  /** Canonical type paths this provider serves, e.g. ["userAssignedIdentities"]. */
+  types: string[];
+  handle(call: ProviderCall): Promise<SurfaceResponse>;
+  /** Called after ARM deletes resources (directly or by cascading a resource group), with every id removed. */
+  onDeleted?(ids: string[]): Promise<void>;
+  /** Called after ARM moved a resource, with the old and new id. */
+  onMoved?(oldId: string, newId: string): Promise<void>;
+}

@@ -1,0 +1,124 @@
+import { Command, InvalidArgumentError } from "commander";
+import { type ConfigInput, ConfigError, createLogger, loadConfig, resolveDataDir, DEFAULTS, ENV } from "../platform/index.js";
+import { startTdekv } from "../main.js";
+import { readEndpoints, isRunning, call, adminToken } from "./instance.js";
+
+const dataDirOption = `data directory (env ${ENV.dataDir}, default ${DEFAULTS.dataDir})`;
+
+function shellQuote(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`;
+}
+
+async function start(opts: { dataDir?: string; port?: string; proxyPort?: string; host?: string; logLevel?: string; tokenLifetime?: string }) {
+  const started = performance.now();
+  const flags: ConfigInput = { dataDir: opts.dataDir, port: opts.port, proxyPort: opts.proxyPort, host: opts.host, logLevel: opts.logLevel, tokenLifetimeSeconds: opts.tokenLifetime };
+  const config = loadConfig(flags);
+  const logFile = `${config.dataDir}/tdekv.log`;
+  const log = createLogger(config.logLevel, logFile);
+  const instance = await startTdekv(config, { log });
+  const ep = instance.endpoints;
+  const ms = Math.round(performance.now() - started);
+  process.stdout.write(
+    [
+      `tdekv is ready in ${ms} ms`,
+      `  ARM + Entra (direct)  ${ep.armEndpoint}`,
+      `  HTTPS proxy           ${ep.proxyUrl}   (management.azure.com, login.microsoftonline.com, *.vault.azure.net)`,
+      `  CA certificate        ${ep.caCertFile}`,
+      `  tenant                ${ep.tenantId}`,
+      `  subscription          ${ep.subscriptionId}`,
+      `  service principal     ${ep.clientId}   (secret in ${config.dataDir}/endpoints.json)`,
+      `  log                   ${logFile}`,
+      `Use it from a shell:    eval "$(tdekv env --data-dir ${shellQuote(config.dataDir)})"`,
+      "",
+    ].join("\n"),
+  );
+  log.info({ ms, port: ep.httpsPort, proxyPort: ep.proxyPort }, "ready");
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "stopping");
+    await instance.stop();
+    process.stdout.write("tdekv stopped\n");
+    log.flush();
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+}
+
+async function env(opts: { dataDir?: string }) {
+  const ep = readEndpoints(resolveDataDir(opts.dataDir));
+  if (!(await isRunning(ep))) throw new Error(`tdekv is not running for data dir ${ep.dataDir}; start it with: tdekv start --data-dir ${ep.dataDir}`);
+  const lines = [
+    `export HTTPS_PROXY=${shellQuote(ep.proxyUrl)}`,
+    `export https_proxy=${shellQuote(ep.proxyUrl)}`,
+    "unset NO_PROXY no_proxy",
+    `export NODE_EXTRA_CA_CERTS=${shellQuote(ep.caCertFile)}`,
+    `export REQUESTS_CA_BUNDLE=${shellQuote(ep.caCertFile)}`,
+    `export AZURE_TENANT_ID=${shellQuote(ep.tenantId)}`,
+    `export AZURE_CLIENT_ID=${shellQuote(ep.clientId)}`,
+    `export AZURE_CLIENT_SECRET=${shellQuote(ep.clientSecret)}`,
+    `export AZURE_SUBSCRIPTION_ID=${shellQuote(ep.subscriptionId)}`,
+  ];
+  process.stdout.write(lines.join("\n") + "\n");
+}
+
+async function admin(dataDir: string | undefined, method: string, path: string, body: unknown) {
+  const ep = readEndpoints(resolveDataDir(dataDir));
+  const res = await call(ep, method, path, { token: await adminToken(ep), json: body });
+  if (res.status >= 300) {
+    const e = (res.body as { error?: { code?: string; message?: string } })?.error;
+    throw new Error(e ? `(${e.code}) ${e.message}` : `HTTP ${res.status}`);
+  }
+  process.stdout.write(JSON.stringify(res.body, null, 2) + "\n");
+}
+
+const intArg = (v: string) => {
+  if (!/^\d+$/.test(v)) throw new InvalidArgumentError("must be a whole number");
+  return v;
+};
+
+export async function main(argv: string[]): Promise<void> {
+  const program = new Command().name("tdekv").description("Azure SQL TDE with customer-managed keys in Azure Key Vault, on your own machine").showHelpAfterError();
+  program
+    .command("start")
+    .description("start tdekv with its embedded defaults")
+    .option("--data-dir <dir>", dataDirOption)
+    .option("--port <port>", `HTTPS port (env ${ENV.port}, default ${DEFAULTS.port}; 0 picks one)`, intArg)
+    .option("--proxy-port <port>", `HTTPS proxy port (env ${ENV.proxyPort}, default ${DEFAULTS.proxyPort}; 0 picks one)`, intArg)
+    .option("--host <host>", `address to listen on (env ${ENV.host}, default ${DEFAULTS.host})`)
+    .option("--log-level <level>", `log level (env ${ENV.logLevel}, default ${DEFAULTS.logLevel})`)
+    .option("--token-lifetime <seconds>", `lifetime of issued access tokens (env ${ENV.tokenLifetimeSeconds}, default ${DEFAULTS.tokenLifetimeSeconds})`, intArg)
+    .action(start);
+  program.command("env").description("print shell exports for proxy mode").option("--data-dir <dir>", dataDirOption).action(env);
+  const tenant = program.command("tenant").description("tenants (Entra directories)");
+  tenant
+    .command("create")
+    .description("create a tenant with a service principal that can sign in to it")
+    .option("--data-dir <dir>", dataDirOption)
+    .option("--name <displayName>", "display name")
+    .action((o: { dataDir?: string; name?: string }) => admin(o.dataDir, "POST", "/_tdekv/tenants", { displayName: o.name }));
+  tenant.command("list").option("--data-dir <dir>", dataDirOption).action((o: { dataDir?: string }) => admin(o.dataDir, "GET", "/_tdekv/tenants", undefined));
+  const sub = program.command("subscription").description("subscriptions");
+  sub
+    .command("create")
+    .description("create a subscription in a tenant (default: the bootstrap tenant)")
+    .option("--data-dir <dir>", dataDirOption)
+    .option("--tenant <tenantId>", "tenant id")
+    .option("--name <displayName>", "display name")
+    .action((o: { dataDir?: string; tenant?: string; name?: string }) => admin(o.dataDir, "POST", "/_tdekv/subscriptions", { tenantId: o.tenant, displayName: o.name }));
+  sub
+    .command("move <subscriptionId>")
+    .description("transfer a subscription to another tenant (Azure's 'change directory')")
+    .requiredOption("--tenant <tenantId>", "target tenant id")
+    .option("--data-dir <dir>", dataDirOption)
+    .action((id: string, o: { dataDir?: string; tenant: string }) => admin(o.dataDir, "PUT", `/_tdekv/subscriptions/${encodeURIComponent(id)}/tenant`, { tenantId: o.tenant }));
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    const message = err instanceof ConfigError || err instanceof Error ? err.message : String(err);
+    process.stderr.write(`tdekv: ${message}\n`);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,84 @@
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerFactory } from "fastify";
+import { type Logger, type SurfaceRequest, type SurfaceResponse, newGuid } from "../platform/index.js";
+
+/** 4 MB, ARM's request size limit; larger bodies get the surface's 413. */
+export const BODY_LIMIT = 4 * 1024 * 1024;
+
+export interface AppOptions {
+  serverFactory: FastifyServerFactory;
+  scheme: "https" | "http";
+  /** Answers a request; the front door picks the surface from the Host header. */
+  dispatch(req: SurfaceRequest): Promise<SurfaceResponse>;
+  /** Renders a framework-level failure (oversized or unreadable body) in the addressed surface's envelope. */
+  renderError(req: SurfaceRequest, status: number, code: string, message: string): SurfaceResponse;
+  log: Logger;
+}
+
+function toSurfaceRequest(req: FastifyRequest, scheme: string): SurfaceRequest {
+  const raw = req.raw.url ?? "/";
+  // Absolute-form targets arrive on the proxy port ("GET http://169.254.169.254/metadata/...").
+  const url = /^https?:\/\//i.test(raw) ? new URL(raw) : new URL(raw.replace(/^\/+/, "/"), "http://x");
+  const host = (/^https?:\/\//i.test(raw) ? url.host : req.headers.host ?? "").toLowerCase();
+  const correlation = req.headers["x-ms-correlation-request-id"];
+  return {
+    method: req.method.toUpperCase(),
+    host,
+    origin: `${scheme}://${host.replace(/:443$/, "")}`,
+    path: raw.startsWith("/") ? raw.split("?")[0]! : url.pathname,
+    query: url.searchParams,
+    headers: req.headers,
+    body: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
+    requestId: req.id,
+    correlationId: typeof correlation === "string" && correlation.length <= 100 ? correlation : newGuid(),
+    remoteAddress: req.socket.remoteAddress ?? "",
+  };
+}
+
+function send(reply: FastifyReply, sreq: SurfaceRequest, res: SurfaceResponse): FastifyReply {
+  reply.code(res.status);
+  reply.header("x-ms-request-id", sreq.requestId);
+  reply.header("x-ms-correlation-request-id", sreq.correlationId);
+  for (const [k, v] of Object.entries(res.headers ?? {})) reply.header(k, v);
+  if (res.body === undefined || sreq.method === "HEAD") return reply.send();
+  if (typeof res.body === "string") return reply.send(res.body);
+  reply.header("content-type", "application/json; charset=utf-8");
+  return reply.send(JSON.stringify(res.body));
+}
+
+/** One fastify app per listener; both hand every request to the same dispatcher. */
+export function createHttpApp(opts: AppOptions): FastifyInstance {
+  const app = Fastify({
+    serverFactory: opts.serverFactory,
+    bodyLimit: BODY_LIMIT,
+    logger: false,
+    forceCloseConnections: true,
+    genReqId: () => newGuid(),
+    requestIdHeader: false,
+    routerOptions: { ignoreDuplicateSlashes: false, ignoreTrailingSlash: false, caseSensitive: false, maxParamLength: 2000 },
+  });
+  // Bodies stay raw: each surface parses (and rejects) them in its own envelope.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
+
+  app.setErrorHandler((err: { statusCode?: number; code?: string; message?: string }, req, reply) => {
+    const sreq = toSurfaceRequest(req, opts.scheme);
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    if (status === 500) opts.log.error({ reqId: req.id, err: { message: err.message, code: err.code } }, "unhandled error");
+    const code = status === 413 ? "RequestEntityTooLarge" : status === 500 ? "InternalServerError" : "BadRequest";
+    const message = status === 413 ? "The request content size exceeds the maximum size of 4 MB." : status === 500 ? "An internal error occurred." : "The request could not be read.";
+    return send(reply, sreq, opts.renderError(sreq, status, code, message));
+  });
+
+  app.addHook("onResponse", async (req, reply) => {
+    opts.log.info(
+      { reqId: req.id, method: req.method, host: req.headers.host, path: (req.raw.url ?? "").split("?")[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+      "request",
+    );
+  });
+
+  app.all("*", async (req, reply) => {
+    const sreq = toSurfaceRequest(req, opts.scheme);
+    return send(reply, sreq, await opts.dispatch(sreq));
+  });
+  return app;
+}

@@ -1,0 +1,36 @@
+import type { Db } from "../storage/index.js";
+import { type Clock, type SecretBox, newSecret } from "../platform/index.js";
+import { Directory } from "./directory.js";
+import { TokenService } from "./token-service.js";
+import { createEntraRoutes } from "./http/entra-routes.js";
+
+export { Directory, type Principal, type PrincipalKind, type Tenant, type Subscription, type ServicePrincipalCredentials } from "./directory.js";
+export { TokenService, type AccessClaims, type IssuedToken, issuerFor } from "./token-service.js";
+export { TokenRejected, type TokenRejection, EntraError, ManagedIdentityError } from "./domain/errors.js";
+export { PUBLIC_ARM_AUDIENCES, VAULT_AUDIENCES, isLocalHost, resourceFromScope } from "./domain/resources.js";
+
+export interface Identity {
+  directory: Directory;
+  tokens: TokenService;
+  identityHeader: string;
+  routes: ReturnType<typeof createEntraRoutes>;
+}
+
+/** Builds the identity component: the directory, the token service and Entra's HTTP surface. */
+export async function createIdentity(deps: { db: Db; clock: Clock; box: SecretBox; tokenLifetimeSeconds: number }): Promise<Identity> {
+  const directory = new Directory(deps.db, deps.clock, deps.box);
+  const tokens = await TokenService.open(
+    directory,
+    (jwk) => deps.box.seal(jwk, "token-signing-key"),
+    (sealed) => deps.box.open(sealed, "token-signing-key").toString(),
+    deps.clock,
+    deps.tokenLifetimeSeconds,
+  );
+  let identityHeader = await directory.getSetting("identity-header");
+  if (!identityHeader) {
+    identityHeader = newSecret(24);
+    await directory.setSetting("identity-header", identityHeader);
+  }
+  const routes = createEntraRoutes({ directory, tokens, identityHeader }, () => new Date(deps.clock.now()));
+  return { directory, tokens, identityHeader, routes };
+}

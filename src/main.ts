@@ -1,0 +1,118 @@
+import fs from "node:fs";
+import path from "node:path";
+import { randomBytes } from "node:crypto";
+import { type Clock, type Logger, type TdekvConfig, SecretBox, systemClock } from "./platform/index.js";
+import { openSqliteStore } from "./storage/index.js";
+import { createIdentity } from "./identity/index.js";
+import { createArm, armAudiences } from "./arm/index.js";
+import { prepareTls, startFrontDoor } from "./frontdoor/index.js";
+
+/** What `<data-dir>/endpoints.json` holds: everything a client needs to reach this instance (issue 2 §2). */
+export interface Endpoints {
+  armEndpoint: string;
+  authorityHost: string;
+  proxyUrl: string;
+  caCertFile: string;
+  tenantId: string;
+  subscriptionId: string;
+  clientId: string;
+  clientSecret: string;
+  identityEndpoint: string;
+  identityHeader: string;
+  imdsEndpoint: string;
+  httpsPort: number;
+  proxyPort: number;
+  host: string;
+  dataDir: string;
+  pid: number;
+}
+
+export interface RunningTdekv {
+  endpoints: Endpoints;
+  stop(): Promise<void>;
+}
+
+export const ENDPOINTS_FILE = "endpoints.json";
+
+function loadMasterKey(dataDir: string): Buffer {
+  const file = path.join(dataDir, "master.key");
+  if (!fs.existsSync(file)) {
+    // wx: two processes racing on a fresh data dir must not both write a key.
+    try {
+      fs.writeFileSync(file, randomBytes(32), { mode: 0o600, flag: "wx" });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    }
+  }
+  const key = fs.readFileSync(file);
+  if (key.length !== 32) throw new Error(`${file} is not a 32-byte master key`);
+  return key;
+}
+
+/** Writes a file so that a reader sees the old or the new content, never a torn one. */
+function writeAtomic(file: string, content: string, mode = 0o600): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, content, { mode });
+  fs.renameSync(tmp, file);
+}
+
+const urlHost = (host: string) => (host === "0.0.0.0" || host === "::" || host === "127.0.0.1" ? "localhost" : host.includes(":") ? `[${host}]` : host);
+const dialHost = (host: string) => (host === "0.0.0.0" ? "127.0.0.1" : host === "::" ? "[::1]" : host.includes(":") ? `[${host}]` : host);
+
+/**
+ * Composition root: builds the stores and components, starts the listeners, and stops them in reverse
+ * order (architecture.md, main.ts).
+ */
+export async function startTdekv(config: TdekvConfig, deps: { log: Logger; clock?: Clock }): Promise<RunningTdekv> {
+  const clock = deps.clock ?? systemClock;
+  fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const box = new SecretBox(loadMasterKey(config.dataDir));
+  const store = await openSqliteStore(path.join(config.dataDir, "tdekv.db"));
+  try {
+    const identity = await createIdentity({ db: store.db, clock, box, tokenLifetimeSeconds: config.tokenLifetimeSeconds });
+    const boot = await identity.directory.bootstrap();
+    const tls = await prepareTls(config.dataDir, [config.host]);
+    let port = config.port;
+    const arm = createArm({
+      db: store.db,
+      clock,
+      directory: identity.directory,
+      tokens: identity.tokens,
+      audiences: () => armAudiences([`https://localhost:${port}`, `https://127.0.0.1:${port}`, `https://${urlHost(config.host)}:${port}`]),
+      adminTenantId: () => boot.tenant.id,
+    });
+    const frontDoor = await startFrontDoor({ tls, host: config.host, port: config.port, proxyPort: config.proxyPort, surfaces: { login: identity.routes, arm: arm.surface }, log: deps.log });
+    port = frontDoor.port;
+    const origin = `https://${urlHost(config.host)}:${frontDoor.port}`;
+    const proxyOrigin = `http://${dialHost(config.host)}:${frontDoor.proxyPort}`;
+    const endpoints: Endpoints = {
+      armEndpoint: origin,
+      authorityHost: origin,
+      proxyUrl: proxyOrigin,
+      caCertFile: tls.caCertFile,
+      tenantId: boot.tenant.id,
+      subscriptionId: boot.subscription.id,
+      clientId: boot.credentials.clientId,
+      clientSecret: boot.credentials.clientSecret,
+      identityEndpoint: `${proxyOrigin}/msi/token`,
+      identityHeader: identity.identityHeader,
+      imdsEndpoint: proxyOrigin,
+      httpsPort: frontDoor.port,
+      proxyPort: frontDoor.proxyPort,
+      host: config.host,
+      dataDir: config.dataDir,
+      pid: process.pid,
+    };
+    writeAtomic(path.join(config.dataDir, ENDPOINTS_FILE), JSON.stringify(endpoints, null, 2) + "\n");
+    return {
+      endpoints,
+      async stop() {
+        await frontDoor.stop();
+        await store.close();
+      },
+    };
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+}

@@ -1,0 +1,76 @@
+import path from "node:path";
+
+/**
+ * The one place that reads process.env (architecture.md, platform/). CLI flags win over environment
+ * variables, which win over the embedded defaults (issue 2 §2).
+ */
+export interface TdekvConfig {
+  dataDir: string;
+  /** HTTPS listener: ARM, Entra, Key Vault and the portal, routed by Host. 0 picks a free port. */
+  port: number;
+  /** HTTP CONNECT proxy (and the plain-HTTP managed-identity endpoint). 0 picks a free port. */
+  proxyPort: number;
+  host: string;
+  logLevel: string;
+  /** Lifetime of issued access tokens in seconds. Entra issues 60-90 minute tokens; drills may shorten it. */
+  tokenLifetimeSeconds: number;
+}
+
+export const ENV = {
+  dataDir: "TDEKV_DATA_DIR",
+  port: "TDEKV_PORT",
+  proxyPort: "TDEKV_PROXY_PORT",
+  host: "TDEKV_HOST",
+  logLevel: "TDEKV_LOG_LEVEL",
+  tokenLifetimeSeconds: "TDEKV_TOKEN_LIFETIME",
+} as const;
+
+export const DEFAULTS = {
+  dataDir: "./.tdekv",
+  port: 8443,
+  proxyPort: 8080,
+  host: "127.0.0.1",
+  logLevel: "info",
+  tokenLifetimeSeconds: 3599,
+} as const;
+
+export class ConfigError extends Error {}
+
+export type ConfigInput = Partial<Record<keyof TdekvConfig, string | number | undefined>>;
+
+function port(name: string, raw: string | number): number {
+  const n = typeof raw === "number" ? raw : Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new ConfigError(`${name} must be a port number (0-65535), got '${raw}'`);
+  return n;
+}
+
+/** Reads one setting: flag, then environment, then default. */
+function pick(flags: ConfigInput, key: keyof TdekvConfig, env: NodeJS.ProcessEnv): string | number {
+  const flag = flags[key];
+  if (flag !== undefined && flag !== "") return flag;
+  const fromEnv = env[ENV[key]];
+  if (fromEnv !== undefined && fromEnv !== "") return fromEnv;
+  return DEFAULTS[key];
+}
+
+export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = process.env): TdekvConfig {
+  const lifetime = Number(pick(flags, "tokenLifetimeSeconds", env));
+  if (!Number.isInteger(lifetime) || lifetime < 1 || lifetime > 86_400) {
+    throw new ConfigError(`token lifetime must be 1-86400 seconds, got '${pick(flags, "tokenLifetimeSeconds", env)}'`);
+  }
+  const host = String(pick(flags, "host", env));
+  if (!/^[A-Za-z0-9.:-]+$/.test(host)) throw new ConfigError(`host '${host}' is not a host name or IP address`);
+  return {
+    dataDir: path.resolve(String(pick(flags, "dataDir", env))),
+    port: port("port", pick(flags, "port", env)),
+    proxyPort: port("proxy port", pick(flags, "proxyPort", env)),
+    host,
+    logLevel: String(pick(flags, "logLevel", env)),
+    tokenLifetimeSeconds: lifetime,
+  };
+}
+
+/** Only the data dir, for commands that talk to a running instance (env, tenant, ...). */
+export function resolveDataDir(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  return path.resolve(flag || env[ENV.dataDir] || DEFAULTS.dataDir);
+}

@@ -1,0 +1,2 @@
+export { type Db, type OpenedStore, openSqliteStore, migrate } from "./database.js";
+export type * from "./schema.js";
