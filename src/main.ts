@@ -6,6 +6,7 @@ import { openSqliteStore } from "./storage/index.js";
 import { createIdentity } from "./identity/index.js";
 import { createArm, armAudiences } from "./arm/index.js";
 import { prepareTls, startFrontDoor } from "./frontdoor/index.js";
+import { createVault } from "./vault/index.js";
 
 /** What `<data-dir>/endpoints.json` holds: everything a client needs to reach this instance (issue 2 §2). */
 export interface Endpoints {
@@ -81,7 +82,16 @@ export async function startTdekv(config: TdekvConfig, deps: { log: Logger; clock
       audiences: () => armAudiences([`https://localhost:${port}`, `https://127.0.0.1:${port}`, `https://${urlHost(config.host)}:${port}`]),
       adminTenantId: () => boot.tenant.id,
     });
-    const frontDoor = await startFrontDoor({ tls, host: config.host, port: config.port, proxyPort: config.proxyPort, surfaces: { login: identity.routes, arm: arm.surface }, log: deps.log });
+    const vault = createVault({ db: store.db, clock, box, log: deps.log, directory: identity.directory, tokens: identity.tokens, arm: arm.services, httpsPort: () => port });
+    for (const provider of vault.management.providers) arm.register(provider);
+    const frontDoor = await startFrontDoor({
+      tls,
+      host: config.host,
+      port: config.port,
+      proxyPort: config.proxyPort,
+      surfaces: { login: identity.routes, arm: arm.surface, vault: vault.dataPlane.surface },
+      log: deps.log,
+    });
     port = frontDoor.port;
     const origin = `https://${urlHost(config.host)}:${frontDoor.port}`;
     const proxyOrigin = `http://${dialHost(config.host)}:${frontDoor.proxyPort}`;

@@ -3,7 +3,7 @@ import path from "node:path";
 import SQLite from "better-sqlite3-multiple-ciphers";
 import { Kysely, Migrator, SqliteDialect } from "kysely";
 import type { Database } from "./schema.js";
-import { migrationProvider } from "./migrations.js";
+import { migrationProvider } from "./migrations/index.js";
 
 export type Db = Kysely<Database>;
 

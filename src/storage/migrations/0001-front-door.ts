@@ -1,11 +1,7 @@
-import { type Kysely, type Migration, type MigrationProvider, sql } from "kysely";
+import type { Kysely, Migration } from "kysely";
 
-/**
- * Numbered migrations, embedded in code so a single binary carries its schema. Names sort; never edit a
- * migration that has shipped, add the next number instead.
- */
-const migrations: Record<string, Migration> = {
-  "0001_front_door": {
+/** 0001: the front door's tables (settings, tenants, subscriptions, principals, resources, operations). */
+export const frontDoor: Migration = {
     async up(db: Kysely<any>) {
       await db.schema.createTable("settings").addColumn("key", "text", (c) => c.primaryKey()).addColumn("value", "text", (c) => c.notNull()).execute();
       await db.schema
@@ -62,13 +58,5 @@ const migrations: Record<string, Migration> = {
         .addColumn("started_at", "bigint", (c) => c.notNull())
         .addColumn("ended_at", "bigint")
         .execute();
-      void sql;
     },
-  },
-};
-
-export const migrationProvider: MigrationProvider = {
-  async getMigrations() {
-    return migrations;
-  },
 };

@@ -1,0 +1,20 @@
+import type { Migration, MigrationProvider } from "kysely";
+import { frontDoor } from "./0001-front-door.js";
+import { vaultManagement } from "./0002-vault-management.js";
+import { vaultKeys } from "./0003-vault-keys.js";
+
+/**
+ * Numbered migrations, embedded in code so one build carries its schema, and one list serves SQLite and
+ * (later) PostgreSQL. Names sort; never edit a migration that has shipped, add the next number instead.
+ */
+const migrations: Record<string, Migration> = {
+  "0001_front_door": frontDoor,
+  "0002_vault_management": vaultManagement,
+  "0003_vault_keys": vaultKeys,
+};
+
+export const migrationProvider: MigrationProvider = {
+  async getMigrations() {
+    return migrations;
+  },
+};
