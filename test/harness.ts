@@ -93,13 +93,13 @@ export function request(
   inst: Instance,
   method: string,
   url: string,
-  opts: { headers?: Record<string, string>; body?: string | Buffer; host?: string } = {},
+  opts: { headers?: Record<string, string>; body?: string | Buffer; host?: string; servername?: string } = {},
 ): Promise<RawResponse> {
   const u = new URL(url, inst.endpoints.armEndpoint);
   return new Promise((resolve, reject) => {
     const req = https.request(
       u,
-      { method, headers: { ...(opts.host ? { host: opts.host } : {}), ...opts.headers }, ca: inst.ca, servername: opts.host?.split(":")[0] ?? u.hostname },
+      { method, headers: { ...(opts.host ? { host: opts.host } : {}), ...opts.headers }, ca: inst.ca, servername: opts.servername ?? opts.host?.split(":")[0] ?? u.hostname },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));

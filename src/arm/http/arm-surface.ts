@@ -59,7 +59,8 @@ export function createArmSurface(deps: { services: ArmServices; tokens: TokenSer
     return subscription;
   }
 
-  async function dispatchProvider(base: Omit<ProviderCall, "kind" | "type" | "ref" | "id" | "action">, scope: { rg?: string }, tail: string[]): Promise<SurfaceResponse> {
+  /** Namespace and type are checked before the resource group, as ARM's gateway does. */
+  async function dispatchProvider(base: Omit<ProviderCall, "kind" | "type" | "ref" | "id" | "action">, scopeIn: { rg?: string }, tail: string[]): Promise<SurfaceResponse> {
     const [nsRaw, ...typed] = tail;
     const namespace = namespaces.get((nsRaw ?? "").toLowerCase());
     if (!namespace) throw armErrors.invalidResourceNamespace(nsRaw ?? "");
@@ -79,6 +80,7 @@ export function createArmSurface(deps: { services: ArmServices; tokens: TokenSer
       kind = "action";
     }
     if (!match) throw armErrors.invalidResourceType(types.join("/"), namespace, base.apiVersion);
+    const scope = { rg: scopeIn.rg === undefined ? undefined : await resourceGroups.require(base.subscription, scopeIn.rg) };
     const canonicalTypes = match.type.split("/");
     const ref = { subscriptionId: base.subscription.id, resourceGroup: scope.rg ?? "", namespace, types: canonicalTypes, names, scope: scope.rg ? ("resourceGroup" as const) : ("subscription" as const) };
     let id = scope.rg ? `/subscriptions/${ref.subscriptionId}/resourceGroups/${scope.rg}/providers/${namespace}` : `/subscriptions/${ref.subscriptionId}/providers/${namespace}`;
@@ -115,13 +117,13 @@ export function createArmSurface(deps: { services: ArmServices; tokens: TokenSer
     if (r0 === "resources" && rest.length === 1) return resourceGroups.listResources(req, subscription);
     if (r0 === "resourcegroups") {
       if (rest.length <= 2) return resourceGroups.handle(base, rest[1]);
-      const rg = await resourceGroups.require(subscription, rest[1]!);
       const r2 = rest[2]!.toLowerCase();
+      if (r2 === "providers") return dispatchProvider(base, { rg: rest[1]! }, rest.slice(3));
+      const rg = await resourceGroups.require(subscription, rest[1]!);
       if (rest.length === 3 && r2 === "resources") return resourceGroups.listResources(req, subscription, rg);
       if (rest.length === 3 && (r2 === "moveresources" || r2 === "validatemoveresources") && req.method === "POST") {
         return resourceGroups.move(base, rg, r2 === "validatemoveresources");
       }
-      if (r2 === "providers") return dispatchProvider(base, { rg }, rest.slice(3));
     }
     throw armErrors.pathNotFound(req.path);
   }
