@@ -7,6 +7,8 @@ import { createIdentity } from "./identity/index.js";
 import { createArm, armAudiences } from "./arm/index.js";
 import { prepareTls, startFrontDoor } from "./frontdoor/index.js";
 import { createVault } from "./vault/index.js";
+import { createSql, type ReopenReport } from "./sql/index.js";
+import { vaultClient } from "./sql/vault-client.js";
 
 /** What `<data-dir>/endpoints.json` holds: everything a client needs to reach this instance (issue 2 §2). */
 export interface Endpoints {
@@ -30,6 +32,8 @@ export interface Endpoints {
 
 export interface RunningTdekv {
   endpoints: Endpoints;
+  /** Databases reopened at start, and those whose key could not be reached (issue 4 §6). */
+  reopened: ReopenReport;
   stop(): Promise<void>;
 }
 
@@ -74,25 +78,40 @@ export async function startTdekv(config: TdekvConfig, deps: { log: Logger; clock
     const boot = await identity.directory.bootstrap();
     const tls = await prepareTls(config.dataDir, [config.host]);
     let port = config.port;
+    const armAudienceList = () => armAudiences([`https://localhost:${port}`, `https://127.0.0.1:${port}`, `https://${urlHost(config.host)}:${port}`]);
     const arm = createArm({
       db: store.db,
       clock,
       directory: identity.directory,
       tokens: identity.tokens,
-      audiences: () => armAudiences([`https://localhost:${port}`, `https://127.0.0.1:${port}`, `https://${urlHost(config.host)}:${port}`]),
+      audiences: armAudienceList,
       adminTenantId: () => boot.tenant.id,
     });
     const vault = createVault({ db: store.db, clock, box, log: deps.log, directory: identity.directory, tokens: identity.tokens, arm: arm.services, httpsPort: () => port });
     for (const provider of vault.management.providers) arm.register(provider);
+    const sql = createSql({
+      db: store.db,
+      clock,
+      box,
+      log: deps.log,
+      directory: identity.directory,
+      tokens: identity.tokens,
+      arm: arm.services,
+      vault: vaultClient(vault.dataPlane.invoke, identity.tokens, clock),
+      dataDir: config.dataDir,
+      audiences: armAudienceList,
+    });
+    arm.register(sql.provider);
     const frontDoor = await startFrontDoor({
       tls,
       host: config.host,
       port: config.port,
       proxyPort: config.proxyPort,
-      surfaces: { login: identity.routes, arm: arm.surface, vault: vault.dataPlane.surface },
+      surfaces: { login: identity.routes, graph: identity.graph, arm: async (req) => (await sql.queryRoute(req)) ?? arm.surface(req), vault: vault.dataPlane.surface },
       log: deps.log,
     });
     port = frontDoor.port;
+    const reopened = await sql.reopenAll();
     const origin = `https://${urlHost(config.host)}:${frontDoor.port}`;
     const proxyOrigin = `http://${dialHost(config.host)}:${frontDoor.proxyPort}`;
     const endpoints: Endpoints = {
@@ -116,8 +135,10 @@ export async function startTdekv(config: TdekvConfig, deps: { log: Logger; clock
     writeAtomic(path.join(config.dataDir, ENDPOINTS_FILE), JSON.stringify(endpoints, null, 2) + "\n");
     return {
       endpoints,
+      reopened,
       async stop() {
         await frontDoor.stop();
+        sql.close();
         await store.close();
       },
     };

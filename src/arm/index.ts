@@ -36,8 +36,9 @@ export function createArm(deps: { db: Db; clock: Clock; directory: Directory; to
     directory: deps.directory,
     clock: deps.clock,
     async deleteTree(id) {
-      const ids = await store.deleteTree(id);
-      for (const p of providers) await p.onDeleted?.(ids);
+      const removed = await store.removeTree(id);
+      const ids = removed.map((r) => r.id);
+      for (const p of providers) await p.onDeleted?.(ids, removed);
       return ids;
     },
     async moveTree(oldId, newId, target) {

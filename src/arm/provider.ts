@@ -1,6 +1,6 @@
 import type { SurfaceRequest, SurfaceResponse, Clock } from "../platform/index.js";
 import type { AccessClaims, Directory, Subscription } from "../identity/index.js";
-import type { ResourceStore } from "./resource-store.js";
+import type { ResourceStore, StoredResource } from "./resource-store.js";
 import type { Operations } from "./operations.js";
 import type { ResourceRef } from "./domain/resource-id.js";
 
@@ -34,6 +34,13 @@ export interface ProviderCall {
   /** The resource id with canonical casing (for instance/action). */
   id: string;
   action?: string;
+  /**
+   * What the addressed type sits under: `/subscriptions/{s}`, `/subscriptions/{s}/resourceGroups/{rg}`, or,
+   * for an extension resource (`{resourceId}/providers/{ns}/{type}[/{name}]`), that resource's id in its
+   * stored casing. `id` always starts with it. The ARM surface always sets it (optional only so that
+   * callers building a ProviderCall-shaped base without it keep compiling).
+   */
+  scopeId?: string;
 }
 
 export interface ResourceProvider {
@@ -41,9 +48,15 @@ export interface ResourceProvider {
   namespace: string;
   /** Canonical type paths this provider serves, e.g. ["userAssignedIdentities"]. */
   types: string[];
+  /**
+   * Extension resource types (e.g. Microsoft.Authorization/roleAssignments) may also be addressed under any
+   * existing resource, `{resourceId}/providers/{namespace}/{type}[/{name}]`; ARM routes those paths only to
+   * providers that set this.
+   */
+  extension?: boolean;
   handle(call: ProviderCall): Promise<SurfaceResponse>;
   /** Called after ARM deletes resources (directly or by cascading a resource group), with every id removed. */
-  onDeleted?(ids: string[]): Promise<void>;
+  onDeleted?(ids: string[], removed: StoredResource[]): Promise<void>;
   /** Called after ARM moved a resource, with the old and new id. */
   onMoved?(oldId: string, newId: string): Promise<void>;
 }

@@ -54,17 +54,18 @@ export class ResourceStore {
 
   /** Deletes a resource and everything under it (its id prefix). Returns the deleted ids. */
   async deleteTree(id: string): Promise<string[]> {
+    return (await this.removeTree(id)).map((r) => r.id);
+  }
+
+  /** Like deleteTree, returning what was removed (providers clean up their own state from the bodies). */
+  async removeTree(id: string): Promise<StoredResource[]> {
     const key = resourceKey(id);
-    const rows = await this.db
-      .selectFrom("resources")
-      .select("id")
-      .where((eb) => eb.or([eb("key", "=", key), eb.and([eb("key", ">", `${key}/`), eb("key", "<", `${key}0`)])]))
-      .execute();
-    await this.db
-      .deleteFrom("resources")
-      .where((eb) => eb.or([eb("key", "=", key), eb.and([eb("key", ">", `${key}/`), eb("key", "<", `${key}0`)])]))
-      .execute();
-    return rows.map((r) => r.id);
+    const inTree = (eb: any) => eb.or([eb("key", "=", key), eb.and([eb("key", ">", `${key}/`), eb("key", "<", `${key}0`)])]);
+    return this.db.transaction().execute(async (trx) => {
+      const rows = await trx.selectFrom("resources").selectAll().where(inTree).execute();
+      await trx.deleteFrom("resources").where(inTree).execute();
+      return rows.map((row) => ({ id: row.id, name: row.name, body: JSON.parse(row.body) as Record<string, unknown>, createdAt: row.created_at }));
+    });
   }
 
   async listByType<T = Record<string, unknown>>(scope: { subscriptionId: string; resourceGroup?: string; typeKey: string; parentId?: string }): Promise<StoredResource<T>[]> {

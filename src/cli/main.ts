@@ -74,6 +74,27 @@ async function admin(dataDir: string | undefined, method: string, path: string, 
   process.stdout.write(JSON.stringify(res.body, null, 2) + "\n");
 }
 
+/** Renders rows as an aligned text table (sqlcmd-like), values JSON-encoded only when not plain. */
+export function renderTable(columns: string[], rows: Record<string, unknown>[]): string {
+  const cell = (v: unknown) => (v === null || v === undefined ? "NULL" : typeof v === "object" ? JSON.stringify(v) : String(v));
+  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
+  const line = (vals: string[]) => vals.map((v, i) => v.padEnd(widths[i]!)).join("  ").trimEnd();
+  return [line(columns), line(widths.map((w) => "-".repeat(w))), ...rows.map((r) => line(columns.map((c) => cell(r[c])))), `(${rows.length} row${rows.length === 1 ? "" : "s"} affected)`].join("\n") + "\n";
+}
+
+async function sqlQuery(statement: string, o: { server: string; database: string; param?: string[]; json?: boolean; dataDir?: string }) {
+  const ep = readEndpoints(resolveDataDir(o.dataDir));
+  const res = await call(ep, "POST", "/_tdekv/sql/query", { token: await adminToken(ep), json: { server: o.server, database: o.database, sql: statement, params: o.param ?? [] } });
+  if (res.status >= 300) {
+    const e = (res.body as { error?: { code?: string; message?: string } })?.error;
+    throw new Error(e ? `Msg ${e.code}: ${e.message}` : `HTTP ${res.status}`);
+  }
+  const out = res.body as { columns: string[]; rows: Record<string, unknown>[]; changes: number };
+  if (o.json) process.stdout.write(JSON.stringify(out.columns.length ? out.rows : { changes: out.changes }) + "\n");
+  else if (out.columns.length) process.stdout.write(renderTable(out.columns, out.rows));
+  else process.stdout.write(`(${out.changes} row${out.changes === 1 ? "" : "s"} affected)\n`);
+}
+
 const intArg = (v: string) => {
   if (!/^\d+$/.test(v)) throw new InvalidArgumentError("must be a whole number");
   return v;
@@ -114,6 +135,17 @@ export async function main(argv: string[]): Promise<void> {
     .requiredOption("--tenant <tenantId>", "target tenant id")
     .option("--data-dir <dir>", dataDirOption)
     .action((id: string, o: { dataDir?: string; tenant: string }) => admin(o.dataDir, "PUT", `/_tdekv/subscriptions/${encodeURIComponent(id)}/tenant`, { tenantId: o.tenant }));
+  program
+    .command("sql")
+    .description("data access to tdekv's encrypted databases")
+    .command("query <statement>")
+    .description("run a SQL statement against a database and print the rows")
+    .requiredOption("--server <name>", "server name (or name.database.windows.net)")
+    .requiredOption("--database <name>", "database name")
+    .option("--param <value...>", "positional parameters for ? placeholders")
+    .option("--json", "print JSON instead of a table")
+    .option("--data-dir <dir>", dataDirOption)
+    .action(sqlQuery);
   try {
     await program.parseAsync(argv);
   } catch (err) {

@@ -22,7 +22,7 @@ const RSA: RsaHashedKeyGenParams = { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256",
 const DAY = 86_400_000;
 
 /** Host names of the real Azure services that the proxy terminates (az-cli-compat.md §0). */
-export const AZURE_PROXY_NAMES = ["management.azure.com", "login.microsoftonline.com", "*.vault.azure.net", "*.database.windows.net"];
+export const AZURE_PROXY_NAMES = ["management.azure.com", "login.microsoftonline.com", "graph.microsoft.com", "*.vault.azure.net", "*.database.windows.net"];
 
 function pemKey(der: ArrayBuffer): string {
   const b64 = Buffer.from(der).toString("base64").replace(/.{64}/g, "$&\n");

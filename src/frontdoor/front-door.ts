@@ -9,6 +9,8 @@ import { createHttpApp } from "./http-app.js";
 export interface Surfaces {
   /** Entra ID and the managed-identity endpoints. */
   login: SurfaceHandler;
+  /** Microsoft Graph's principal look-ups (graph.microsoft.com). */
+  graph?: SurfaceHandler;
   arm: SurfaceHandler;
   /** Later issues plug these in; until then the front door says what is missing. */
   vault?: SurfaceHandler;
@@ -54,6 +56,8 @@ export async function startFrontDoor(opts: FrontDoorOptions): Promise<RunningFro
         return (await surfaces.login(req)) ?? { status: 404, body: { error: "invalid_request", error_description: `AADSTS90000: The path '${req.path}' is not an Entra ID endpoint tdekv serves.` } };
       case "arm":
         return (await surfaces.arm(req))!;
+      case "graph":
+        return (surfaces.graph && (await surfaces.graph(req))) ?? { status: 404, body: errorBody("Request_ResourceNotFound", "Microsoft Graph is not served.") };
       case "direct":
         // Direct mode: one origin carries Entra (/{tenant}/oauth2/...), the managed-identity endpoint and ARM.
         return (await surfaces.login(req)) ?? (await surfaces.arm(req))!;
@@ -98,7 +102,7 @@ export async function startFrontDoor(opts: FrontDoorOptions): Promise<RunningFro
         const host = m?.[1] ?? target;
         if (!m || m[2] !== "443" || !proxyAllows(host)) {
           log.info({ target }, "proxy refused");
-          const msg = `tdekv refuses to tunnel to '${target}': it only serves management.azure.com, login.microsoftonline.com, *.vault.azure.net and *.database.windows.net on port 443, and never forwards anywhere.\n`;
+          const msg = `tdekv refuses to tunnel to '${target}': it only serves management.azure.com, login.microsoftonline.com, graph.microsoft.com, *.vault.azure.net and *.database.windows.net on port 443, and never forwards anywhere.\n`;
           socket.end(`HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(msg)}\r\nconnection: close\r\n\r\n${msg}`);
           return;
         }

@@ -2,7 +2,7 @@
  * Which surface a Host header addresses. Proxy mode brings the real Azure names; direct mode brings
  * localhost names (sdk-compat.md §3.3: vaults are `{vault}.vault.localhost:PORT`).
  */
-export type SurfaceName = "arm" | "login" | "direct" | "vault" | "sql" | "unknown";
+export type SurfaceName = "arm" | "login" | "graph" | "direct" | "vault" | "sql" | "unknown";
 
 const LOGIN_HOSTS = new Set(["login.microsoftonline.com", "login.windows.net", "login.microsoft.com", "sts.windows.net"]);
 
@@ -17,6 +17,7 @@ export function classifyHost(hostHeader: string, directHosts: ReadonlySet<string
   const h = hostName(hostHeader);
   if (h === "management.azure.com") return "arm";
   if (LOGIN_HOSTS.has(h)) return "login";
+  if (h === "graph.microsoft.com") return "graph";
   if (h.endsWith(".vault.azure.net") || h.endsWith(".vault.localhost")) return "vault";
   if (h.endsWith(".database.windows.net") || h.endsWith(".database.localhost")) return "sql";
   if (directHosts.has(h)) return "direct";
@@ -26,5 +27,5 @@ export function classifyHost(hostHeader: string, directHosts: ReadonlySet<string
 /** Hosts the CONNECT proxy terminates; everything else is refused, nothing is ever forwarded. */
 export function proxyAllows(host: string): boolean {
   const h = host.toLowerCase();
-  return h === "management.azure.com" || h === "login.microsoftonline.com" || h.endsWith(".vault.azure.net") || h.endsWith(".database.windows.net");
+  return h === "management.azure.com" || h === "login.microsoftonline.com" || h === "graph.microsoft.com" || h.endsWith(".vault.azure.net") || h.endsWith(".database.windows.net");
 }

@@ -3,6 +3,7 @@ import { type Clock, type SecretBox, newSecret } from "../platform/index.js";
 import { Directory } from "./directory.js";
 import { TokenService } from "./token-service.js";
 import { createEntraRoutes } from "./http/entra-routes.js";
+import { createGraphRoutes } from "./http/graph-routes.js";
 
 export { Directory, type Principal, type PrincipalKind, type Tenant, type Subscription, type ServicePrincipalCredentials } from "./directory.js";
 export { TokenService, type AccessClaims, type IssuedToken, issuerFor } from "./token-service.js";
@@ -14,6 +15,8 @@ export interface Identity {
   tokens: TokenService;
   identityHeader: string;
   routes: ReturnType<typeof createEntraRoutes>;
+  /** Microsoft Graph (graph.microsoft.com): the principal look-ups az makes. */
+  graph: ReturnType<typeof createGraphRoutes>;
 }
 
 /** Builds the identity component: the directory, the token service and Entra's HTTP surface. */
@@ -32,5 +35,5 @@ export async function createIdentity(deps: { db: Db; clock: Clock; box: SecretBo
     await directory.setSetting("identity-header", identityHeader);
   }
   const routes = createEntraRoutes({ directory, tokens, identityHeader }, () => new Date(deps.clock.now()));
-  return { directory, tokens, identityHeader, routes };
+  return { directory, tokens, identityHeader, routes, graph: createGraphRoutes({ directory, tokens }) };
 }

@@ -2,6 +2,7 @@ import type { Migration, MigrationProvider } from "kysely";
 import { frontDoor } from "./0001-front-door.js";
 import { vaultManagement } from "./0002-vault-management.js";
 import { vaultKeys } from "./0003-vault-keys.js";
+import { sql } from "./0004-sql.js";
 
 /**
  * Numbered migrations, embedded in code so one build carries its schema, and one list serves SQLite and
@@ -11,6 +12,7 @@ const migrations: Record<string, Migration> = {
   "0001_front_door": frontDoor,
   "0002_vault_management": vaultManagement,
   "0003_vault_keys": vaultKeys,
+  "0004_sql": sql,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -1,0 +1,64 @@
+import { armErrors, parseResourceId, type ProviderCall, type ResourceProvider } from "../../arm/index.js";
+import { LOGICAL_SERVER, MANAGED_INSTANCE } from "../domain/flavor.js";
+import type { Logins } from "../logins.js";
+import type { DatabaseBody, ServerBody, SqlContext } from "../sql-context.js";
+import { databaseHandlers } from "./databases.js";
+import { keyAndProtectorHandlers } from "./keys-and-protector.js";
+import { serverHandlers } from "./servers.js";
+
+/**
+ * The Microsoft.Sql resource provider: logical servers and managed instances, each with keys, encryption
+ * protector, databases and TDE state. Both flavors run the same handlers (issue 4 §5).
+ */
+export function sqlProvider(ctx: SqlContext, logins: Logins): ResourceProvider {
+  const routes = new Map<string, (call: ProviderCall) => Promise<import("../../platform/index.js").SurfaceResponse>>();
+  for (const flavor of [LOGICAL_SERVER, MANAGED_INSTANCE]) {
+    const requireServer = async (call: ProviderCall): Promise<ServerBody> => {
+      if (call.ref.scope !== "resourceGroup") throw armErrors.pathNotFound(call.req.path);
+      const id = `/subscriptions/${call.subscription.id}/resourceGroups/${call.ref.resourceGroup}/providers/Microsoft.Sql/${flavor.parentType}/${call.ref.names[0]}`;
+      const server = await ctx.arm.store.get<ServerBody>(id);
+      if (!server) throw armErrors.resourceNotFound(flavor.fullType, call.ref.names[0]!, call.ref.resourceGroup);
+      return server.body;
+    };
+    const servers = serverHandlers(ctx, flavor, logins);
+    const kp = keyAndProtectorHandlers(ctx, flavor, requireServer);
+    const dbs = databaseHandlers(ctx, flavor, requireServer);
+    const p = flavor.parentType;
+    routes.set(p, servers.handle);
+    routes.set(`${p}/keys`, kp.keys);
+    routes.set(`${p}/encryptionProtector`, kp.protector);
+    routes.set(`${p}/databases`, dbs.databases);
+    routes.set(`${p}/databases/transparentDataEncryption`, dbs.transparentDataEncryption);
+    routes.set(`${p}/${flavor === LOGICAL_SERVER ? "inaccessibleDatabases" : "inaccessibleManagedDatabases"}`, dbs.inaccessible);
+  }
+
+  return {
+    namespace: "Microsoft.Sql",
+    types: [...routes.keys()],
+    handle(call) {
+      return routes.get(call.type)!(call);
+    },
+    async onDeleted(_ids, removed) {
+      for (const r of removed) {
+        const ref = parseResourceId(r.id);
+        if (!ref || ref.namespace.toLowerCase() !== "microsoft.sql") continue;
+        if (ref.types.length === 1) {
+          await ctx.directory.deleteManagedIdentity("SystemAssigned", r.id);
+          await logins.remove(r.id);
+        } else if (ref.types.length === 2 && ref.types[1]!.toLowerCase() === "databases") {
+          const db = r.body as unknown as DatabaseBody;
+          if (db.properties?.databaseId) ctx.tde.engine.drop(db.properties.databaseId);
+        }
+      }
+    },
+    async onMoved(oldId, newId) {
+      const ref = parseResourceId(newId);
+      if (!ref || ref.namespace.toLowerCase() !== "microsoft.sql" || ref.types.length !== 1) return;
+      await logins.move(oldId, newId);
+      // Seed: "The server was moved to a different subscription. A new managed identity must be assigned":
+      // the system-assigned identity does not survive a change of subscription.
+      const oldSub = oldId.split("/")[2]!.toLowerCase();
+      if (oldSub !== ref.subscriptionId) await ctx.directory.deleteManagedIdentity("SystemAssigned", newId);
+    },
+  };
+}
