@@ -7,7 +7,7 @@ export interface KeyUri {
   vault: string;
   key: string;
   version: string;
-  /** The canonical public id, `https://{vault}.vault.azure.net/keys/{key}/{version}`. */
+  /** The key id as the caller gave it (host kept, so direct-mode ids stay reachable), without a trailing slash. */
   kid: string;
 }
 
@@ -19,7 +19,7 @@ export function parseKeyUri(uri: string): KeyUri | undefined {
   const vault = m[1]!.toLowerCase();
   const key = m[2]!;
   const version = m[3]!;
-  return { vault, key, version, kid: `https://${vault}.vault.azure.net/keys/${key}/${version}` };
+  return { vault, key, version, kid: uri.trim().replace(/\/$/, "") };
 }
 
 export const serverKeyName = (k: KeyUri): string => `${k.vault}_${k.key}_${k.version}`;
