@@ -100,6 +100,7 @@ export async function startTdekv(config: TdekvConfig, deps: { log: Logger; clock
       vault: vaultClient(vault.dataPlane.invoke, identity.tokens, clock),
       dataDir: config.dataDir,
       audiences: armAudienceList,
+      rotationCheckMs: config.rotationCheckSeconds * 1000,
     });
     arm.register(sql.provider);
     const frontDoor = await startFrontDoor({
@@ -112,6 +113,7 @@ export async function startTdekv(config: TdekvConfig, deps: { log: Logger; clock
     });
     port = frontDoor.port;
     const reopened = await sql.reopenAll();
+    sql.startWorkers();
     const origin = `https://${urlHost(config.host)}:${frontDoor.port}`;
     const proxyOrigin = `http://${dialHost(config.host)}:${frontDoor.proxyPort}`;
     const endpoints: Endpoints = {
@@ -138,7 +140,7 @@ export async function startTdekv(config: TdekvConfig, deps: { log: Logger; clock
       reopened,
       async stop() {
         await frontDoor.stop();
-        sql.close();
+        await sql.close();
         await store.close();
       },
     };

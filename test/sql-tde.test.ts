@@ -63,7 +63,7 @@ const keyName = (kid: string) => {
 };
 
 before(async () => {
-  inst = await startInstance();
+  inst = await startInstance({ args: ["--rotation-check-interval", "0.2"] });
   c = sdkClients(inst);
   tenantId = inst.endpoints.tenantId;
   adminOid = decodeJwt(await clientToken(inst, "https://management.azure.com/.default")).oid as string;
@@ -236,9 +236,46 @@ describe("protector, databases and data", () => {
     assert.deepEqual(keys.sort(), [keyName(kid), keyName(v2), "ServiceManaged"].sort());
   });
 
+  test("DEK regeneration re-encrypts the file as a long-running scan whose progress can be read", async () => {
+    const dmv = async () => (await query("srv-data", "appdb", "SELECT * FROM sys.dm_database_encryption_keys")).json.rows[0];
+    const before = await dmv();
+    assert.equal(before.encryption_state, 3);
+    assert.equal(before.key_length, 256);
+    const file = path.join(inst.dataDir, "databases", fs.readdirSync(path.join(inst.dataDir, "databases")).find((f) => f.endsWith(".db") && fs.readFileSync(path.join(inst.dataDir, "databases", f + ".boot.json"), "utf8").includes(before.encryptor_thumbprint))!);
+    const bootBefore = JSON.parse(fs.readFileSync(`${file}.boot.json`, "utf8"));
+    const started = await query("srv-data", "appdb", "ALTER DATABASE ENCRYPTION KEY REGENERATE WITH ALGORITHM = AES_256");
+    assert.equal(started.status, 200, started.text);
+    let row = await dmv();
+    for (let i = 0; i < 200 && (row.encryption_state !== 3 || row.last_regeneration_state !== "done"); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      row = await dmv();
+    }
+    assert.equal(row.last_regeneration_state, "done");
+    assert.equal(row.encryption_state_desc, "ENCRYPTED");
+    const bootAfter = JSON.parse(fs.readFileSync(`${file}.boot.json`, "utf8"));
+    assert.notEqual(bootAfter.dekId, bootBefore.dekId, "a new DEK");
+    assert.deepEqual((await query("srv-data", "appdb", "SELECT body FROM notes")).json.rows, [{ body: MARKER }]);
+  });
+
+  test("with auto-rotation on, a new key version becomes the protector within the check interval", async () => {
+    await c.sql.encryptionProtectors.beginCreateOrUpdateAndWait(RG, "srv-data", "current", { serverKeyType: "AzureKeyVault", serverKeyName: keyName(kid), autoRotationEnabled: true }, c.poll);
+    const v3 = (await c.keys("tde-kv").createRsaKey("data-key", { keySize: 2048 })).id!;
+    let protector = await c.sql.encryptionProtectors.get(RG, "srv-data", "current");
+    // Wait for the worker (bounded; a condition, not a timing assertion).
+    for (let i = 0; i < 200 && protector.uri !== v3; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      protector = await c.sql.encryptionProtectors.get(RG, "srv-data", "current");
+    }
+    assert.equal(protector.uri, v3);
+    assert.equal(protector.autoRotationEnabled, true);
+    assert.equal(protector.serverKeyName, keyName(v3));
+    assert.deepEqual((await query("srv-data", "appdb", "SELECT body FROM notes")).json.rows, [{ body: MARKER }]);
+    kid = v3;
+  });
+
   test("a restart reopens every database by unwrapping its DEK through the vault", async () => {
     assert.equal(await inst.stop(), 0);
-    inst = await startInstance({ dataDir: inst.dataDir });
+    inst = await startInstance({ dataDir: inst.dataDir, args: ["--rotation-check-interval", "0.2"] });
     c = sdkClients(inst);
     assert.deepEqual((await query("srv-data", "appdb", "SELECT body FROM notes")).json.rows, [{ body: MARKER }]);
   });

@@ -51,7 +51,8 @@ test("hosts route to surfaces; the proxy allows only the Azure names", () => {
   assert.equal(hostName("[::1]:8443"), "::1");
   assert.ok(proxyAllows("kv.vault.azure.net"));
   assert.ok(!proxyAllows("vault.azure.net.evil.com"));
-  assert.ok(!proxyAllows("graph.microsoft.com"));
+  assert.ok(proxyAllows("graph.microsoft.com"));
+  assert.ok(!proxyAllows("myaccount.blob.core.windows.net"));
 });
 
 test("scopes map to resources as Entra does", () => {

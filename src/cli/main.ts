@@ -9,9 +9,9 @@ function shellQuote(s: string): string {
   return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`;
 }
 
-async function start(opts: { dataDir?: string; port?: string; proxyPort?: string; host?: string; logLevel?: string; tokenLifetime?: string }) {
+async function start(opts: { dataDir?: string; port?: string; proxyPort?: string; host?: string; logLevel?: string; tokenLifetime?: string; rotationCheckInterval?: string }) {
   const started = performance.now();
-  const flags: ConfigInput = { dataDir: opts.dataDir, port: opts.port, proxyPort: opts.proxyPort, host: opts.host, logLevel: opts.logLevel, tokenLifetimeSeconds: opts.tokenLifetime };
+  const flags: ConfigInput = { dataDir: opts.dataDir, port: opts.port, proxyPort: opts.proxyPort, host: opts.host, logLevel: opts.logLevel, tokenLifetimeSeconds: opts.tokenLifetime, rotationCheckSeconds: opts.rotationCheckInterval };
   const config = loadConfig(flags);
   const logFile = `${config.dataDir}/tdekv.log`;
   const log = createLogger(config.logLevel, logFile);
@@ -27,6 +27,7 @@ async function start(opts: { dataDir?: string; port?: string; proxyPort?: string
       `  tenant                ${ep.tenantId}`,
       `  subscription          ${ep.subscriptionId}`,
       `  service principal     ${ep.clientId}   (secret in ${config.dataDir}/endpoints.json)`,
+      `  databases             ${instance.reopened.opened.length} open${instance.reopened.failed.length ? `, ${instance.reopened.failed.length} closed: key unreachable (${instance.reopened.failed.map((f) => f.cause).join(", ")})` : ""}`,
       `  log                   ${logFile}`,
       `Use it from a shell:    eval "$(tdekv env --data-dir ${shellQuote(config.dataDir)})"`,
       "",
@@ -111,6 +112,7 @@ export async function main(argv: string[]): Promise<void> {
     .option("--host <host>", `address to listen on (env ${ENV.host}, default ${DEFAULTS.host})`)
     .option("--log-level <level>", `log level (env ${ENV.logLevel}, default ${DEFAULTS.logLevel})`)
     .option("--token-lifetime <seconds>", `lifetime of issued access tokens (env ${ENV.tokenLifetimeSeconds}, default ${DEFAULTS.tokenLifetimeSeconds})`, intArg)
+    .option("--rotation-check-interval <seconds>", `how often auto-rotating TDE protectors look for a new key version (env ${ENV.rotationCheckSeconds}, default ${DEFAULTS.rotationCheckSeconds})`)
     .action(start);
   program.command("env").description("print shell exports for proxy mode").option("--data-dir <dir>", dataDirOption).action(env);
   const tenant = program.command("tenant").description("tenants (Entra directories)");

@@ -14,6 +14,8 @@ export interface TdekvConfig {
   logLevel: string;
   /** Lifetime of issued access tokens in seconds. Entra issues 60-90 minute tokens; drills may shorten it. */
   tokenLifetimeSeconds: number;
+  /** How often auto-rotating TDE protectors look for a new key version (Azure: within 60 minutes). */
+  rotationCheckSeconds: number;
 }
 
 export const ENV = {
@@ -23,6 +25,7 @@ export const ENV = {
   host: "TDEKV_HOST",
   logLevel: "TDEKV_LOG_LEVEL",
   tokenLifetimeSeconds: "TDEKV_TOKEN_LIFETIME",
+  rotationCheckSeconds: "TDEKV_ROTATION_CHECK_INTERVAL",
 } as const;
 
 export const DEFAULTS = {
@@ -32,6 +35,7 @@ export const DEFAULTS = {
   host: "127.0.0.1",
   logLevel: "info",
   tokenLifetimeSeconds: 3599,
+  rotationCheckSeconds: 10,
 } as const;
 
 export class ConfigError extends Error {}
@@ -60,7 +64,10 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
   }
   const host = String(pick(flags, "host", env));
   if (!/^[A-Za-z0-9.:-]+$/.test(host)) throw new ConfigError(`host '${host}' is not a host name or IP address`);
+  const rotation = Number(pick(flags, "rotationCheckSeconds", env));
+  if (!Number.isFinite(rotation) || rotation < 0.1 || rotation > 86_400) throw new ConfigError(`rotation check interval must be 0.1-86400 seconds, got '${pick(flags, "rotationCheckSeconds", env)}'`);
   return {
+    rotationCheckSeconds: rotation,
     dataDir: path.resolve(String(pick(flags, "dataDir", env))),
     port: port("port", pick(flags, "port", env)),
     proxyPort: port("proxy port", pick(flags, "proxyPort", env)),

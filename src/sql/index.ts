@@ -11,6 +11,8 @@ import { createQueryRoute } from "./query-route.js";
 import type { SqlContext } from "./sql-context.js";
 import { reopenAll, type ReopenReport } from "./startup.js";
 import { TdeService } from "./tde-service.js";
+import { autoRotationPass } from "./auto-rotation.js";
+import { DekRegenerations } from "./dek-regeneration.js";
 
 export { type ServerKeyVault, type VaultKeyInfo, KeyAccessError, type KeyAccessCause, classifyVaultError, validateKey } from "./key-access.js";
 export type { ReopenReport } from "./startup.js";
@@ -26,6 +28,8 @@ export interface SqlDeps {
   vault: ServerKeyVault;
   dataDir: string;
   audiences: () => string[];
+  /** How often protectors with autoRotationEnabled look for a new key version (Azure: up to 60 minutes). */
+  rotationCheckMs: number;
 }
 
 /** Microsoft.Sql with real TDE: the resource provider, the encryption engine and the query route. */
@@ -34,12 +38,26 @@ export function createSql(deps: SqlDeps) {
   const tde = new TdeService(engine, new ServiceManagedProtector(deps.box), deps.vault);
   const ctx: SqlContext = { arm: deps.arm, directory: deps.directory, clock: deps.clock, log: deps.log, db: deps.db, tde, vault: deps.vault };
   const logins = new Logins(deps.db);
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<unknown> = Promise.resolve();
   return {
+    /** Starts the auto-rotation worker; a slow pass never overlaps the next. */
+    startWorkers() {
+      timer = setInterval(() => {
+        running = running.then(() => autoRotationPass(ctx, deps.log)).catch((err: Error) => deps.log.error({ err: err.message }, "auto-rotation pass failed"));
+      }, deps.rotationCheckMs);
+      timer.unref();
+    },
+    rotationPass: () => autoRotationPass(ctx, deps.log),
     provider: sqlProvider(ctx, logins),
-    queryRoute: createQueryRoute(ctx, deps.tokens, deps.audiences),
+    queryRoute: createQueryRoute(ctx, deps.tokens, deps.audiences, new DekRegenerations(ctx, deps.log)),
     logins,
     engine,
     reopenAll: (): Promise<ReopenReport> => reopenAll(ctx),
-    close: () => engine.closeAll(),
+    async close() {
+      if (timer) clearInterval(timer);
+      await running;
+      engine.closeAll();
+    },
   };
 }

@@ -5,13 +5,14 @@ import type { SurfaceRequest, SurfaceResponse } from "../platform/index.js";
 import { TdeError } from "../tde/index.js";
 import type { DatabaseBody, ServerBody, SqlContext } from "./sql-context.js";
 import { openDatabase } from "./startup.js";
+import { DM_ENCRYPTION_KEYS, REGENERATE, type DekRegenerations } from "./dek-regeneration.js";
 
 /**
  * `POST /_tdekv/sql/query` — what `tdekv sql query` calls until the TDS endpoint exists (issue 4 §7). It is
  * authenticated like ARM (a bearer token of the server's tenant) and reaches data only through the open,
  * decrypted database; an inaccessible database answers Azure's 40613.
  */
-export function createQueryRoute(ctx: SqlContext, tokens: TokenService, audiences: () => string[]) {
+export function createQueryRoute(ctx: SqlContext, tokens: TokenService, audiences: () => string[], regenerations: DekRegenerations) {
   return async function query(req: SurfaceRequest): Promise<SurfaceResponse | undefined> {
     if (req.path.replace(/\/+$/, "").toLowerCase() !== "/_tdekv/sql/query") return undefined;
     try {
@@ -49,6 +50,15 @@ export function createQueryRoute(ctx: SqlContext, tokens: TokenService, audience
       }
       const file = db.body.properties.databaseId;
       await openDatabase(ctx, server, db.body);
+      if (REGENERATE.test(body.sql)) {
+        if (regenerations.isRunning(file)) throw new ArmError(400, "33109", "Cannot change the database encryption key while an encryption, decryption, or key change scan is in progress.");
+        regenerations.start(server, db.body);
+        return armResponses.ok({ columns: [], rows: [], changes: 0 });
+      }
+      if (DM_ENCRYPTION_KEYS.test(body.sql)) {
+        const row = regenerations.row(db.body, ctx.tde.engine.bootRecord(file));
+        return armResponses.ok({ columns: Object.keys(row), rows: [row], changes: 0 });
+      }
       try {
         const result = ctx.tde.engine.query(file, body.sql, params);
         return armResponses.ok(result);

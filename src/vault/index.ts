@@ -14,5 +14,7 @@ export interface Vault {
 export function createVault(deps: VaultDeps): Vault {
   const management = createVaultManagement(deps);
   const dataPlane = createVaultDataPlane({ ...deps, registry: management.registry });
+  // A vault gone for good takes its keys with it (purge, or delete without soft delete).
+  management.onVaultPurged((v) => dataPlane.forgetVault(v));
   return { management, dataPlane };
 }

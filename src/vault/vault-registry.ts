@@ -44,6 +44,8 @@ export interface NetworkAcls {
 export interface VaultRecord {
   /** Vault name, lower-cased (vault names are global and case-insensitive). */
   name: string;
+  /** Stable identity of this vault incarnation: a purged and re-created name gets a new one. */
+  uid: string;
   /** ARM resource id, canonical casing. */
   id: string;
   subscriptionId: string;
@@ -68,4 +70,6 @@ export interface VaultRegistry {
    * Only consulted for vaults with enableRbacAuthorization.
    */
   dataActionsFor(principalObjectId: string, vaultId: string): Promise<string[]>;
+  /** A soft-deleted vault by name (so "vault deleted" can be told apart from "never existed"). */
+  findDeletedVault?(name: string): Promise<(VaultRecord & { deletionDate: number; scheduledPurgeDate: number }) | undefined>;
 }

@@ -1,7 +1,7 @@
 import { type SurfaceRequest, type SurfaceResponse, header } from "../../platform/index.js";
 import type { AccessClaims, Subscription, TokenService } from "../../identity/index.js";
 import { ArmError, armErrors } from "../domain/errors.js";
-import { parseArmPath, typeKey } from "../domain/resource-id.js";
+import { parseArmPath, resourceGroupId, typeKey } from "../domain/resource-id.js";
 import { authenticateArm } from "../auth.js";
 import type { ArmServices, ProviderCall, ResourceProvider } from "../provider.js";
 import { armErrorResponse, list, ok } from "./responses.js";
@@ -59,9 +59,29 @@ export function createArmSurface(deps: { services: ArmServices; tokens: TokenSer
     return subscription;
   }
 
+  type Base = Omit<ProviderCall, "kind" | "type" | "ref" | "id" | "action" | "scopeId">;
+
+  /**
+   * `{resourceId}/providers/{ns}/{type}[/{name}]`: an extension resource (roleAssignments on a vault, say).
+   * The resource it extends must exist; its stored id becomes the call's scopeId.
+   */
+  async function dispatchExtension(base: Base, scopeIn: { rg?: string }, parentTail: string[], extTail: string[]): Promise<SurfaceResponse> {
+    const rg = scopeIn.rg === undefined ? undefined : await resourceGroups.require(base.subscription, scopeIn.rg);
+    const prefix = rg ? resourceGroupId(base.subscription.id, rg) : `/subscriptions/${base.subscription.id}`;
+    const parent = await services.store.get(`${prefix}/providers/${parentTail.join("/")}`);
+    if (!parent) {
+      const [ns, ...rest] = parentTail;
+      throw armErrors.resourceNotFound(`${ns}/${rest.filter((_, i) => i % 2 === 0).join("/")}`, rest[rest.length - 1] ?? "", rg ?? "");
+    }
+    return dispatchProvider(base, rg ? { rg } : {}, extTail, parent.id);
+  }
+
   /** Namespace and type are checked before the resource group, as ARM's gateway does. */
-  async function dispatchProvider(base: Omit<ProviderCall, "kind" | "type" | "ref" | "id" | "action">, scopeIn: { rg?: string }, tail: string[]): Promise<SurfaceResponse> {
+  async function dispatchProvider(base: Base, scopeIn: { rg?: string }, tail: string[], resourceScope?: string): Promise<SurfaceResponse> {
     const [nsRaw, ...typed] = tail;
+    // A "providers" segment where a child type would be starts an extension resource under what precedes it.
+    const ext = resourceScope === undefined ? typed.findIndex((s, i) => i >= 2 && i % 2 === 0 && s.toLowerCase() === "providers") : -1;
+    if (ext > 0) return dispatchExtension(base, scopeIn, [nsRaw!, ...typed.slice(0, ext)], typed.slice(ext + 1));
     const namespace = namespaces.get((nsRaw ?? "").toLowerCase());
     if (!namespace) throw armErrors.invalidResourceNamespace(nsRaw ?? "");
     const types: string[] = [];
@@ -79,16 +99,18 @@ export function createArmSurface(deps: { services: ArmServices; tokens: TokenSer
       match = providersByType.get(typeKey(namespace, types));
       kind = "action";
     }
+    if (match && resourceScope !== undefined && !match.provider.extension) match = undefined;
     if (!match) throw armErrors.invalidResourceType(types.join("/"), namespace, base.apiVersion);
     const scope = { rg: scopeIn.rg === undefined ? undefined : await resourceGroups.require(base.subscription, scopeIn.rg) };
     const canonicalTypes = match.type.split("/");
     const ref = { subscriptionId: base.subscription.id, resourceGroup: scope.rg ?? "", namespace, types: canonicalTypes, names, scope: scope.rg ? ("resourceGroup" as const) : ("subscription" as const) };
-    let id = scope.rg ? `/subscriptions/${ref.subscriptionId}/resourceGroups/${scope.rg}/providers/${namespace}` : `/subscriptions/${ref.subscriptionId}/providers/${namespace}`;
+    const scopeId = resourceScope ?? (scope.rg ? resourceGroupId(ref.subscriptionId, scope.rg) : `/subscriptions/${ref.subscriptionId}`);
+    let id = `${scopeId}/providers/${namespace}`;
     canonicalTypes.forEach((t, i) => {
       id += `/${t}`;
       if (names[i] !== undefined) id += `/${names[i]}`;
     });
-    return match.provider.handle({ ...base, kind, type: match.type, ref, id, ...(action ? { action } : {}) });
+    return match.provider.handle({ ...base, kind, type: match.type, ref, id, scopeId, ...(action ? { action } : {}) });
   }
 
   async function handleSubscription(req: SurfaceRequest, caller: AccessClaims, apiVersion: string, sub: string, rest: string[]): Promise<SurfaceResponse> {
@@ -107,8 +129,9 @@ export function createArmSurface(deps: { services: ArmServices; tokens: TokenSer
     if (r0 === "providers") {
       const tail = rest.slice(1);
       if (tail.length <= 2 && (tail.length < 2 || tail[1]!.toLowerCase() === "register")) return resourceGroups.providerRegistration(subscription, tail, [...namespaces.values()]);
-      // Location-scoped operation polls: providers/{ns}/locations/{loc}/{kind}/{id}
-      if (tail.length === 5 && tail[1]!.toLowerCase() === "locations" && req.method === "GET") {
+      // Location-scoped operation polls: providers/{ns}/locations/{loc}/{kind}/{id}. Other location-scoped
+      // types (Microsoft.KeyVault/locations/{loc}/deletedVaults/{name}) go to their provider.
+      if (tail.length === 5 && tail[1]!.toLowerCase() === "locations" && req.method === "GET" && /operation/i.test(tail[3]!)) {
         const opKind = tail[3]!.toLowerCase();
         return operationResponse(services, tail[4]!, /asyncoperation|operationstatus/.test(opKind) ? "status" : "location", subscription.id);
       }
