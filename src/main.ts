@@ -1,7 +1,9 @@
 import fs from "node:fs";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
-import { type Clock, type Logger, type TdekvConfig, SecretBox, systemClock } from "./platform/index.js";
+import { type Clock, type Logger, type TdekvConfig, ManualClock, ScaledClock, SecretBox, systemClock } from "./platform/index.js";
+import { ActivityLog, insightsEventsProvider } from "./activity/index.js";
+import { createAlerts } from "./activity/alerts/index.js";
 import { openSqliteStore } from "./storage/index.js";
 import { createIdentity } from "./identity/index.js";
 import { createArm, armAudiences } from "./arm/index.js";
@@ -69,7 +71,7 @@ const dialHost = (host: string) => (host === "0.0.0.0" ? "127.0.0.1" : host === 
  * order (architecture.md, main.ts).
  */
 export async function startTdekv(config: TdekvConfig, deps: { log: Logger; clock?: Clock }): Promise<RunningTdekv> {
-  const clock = deps.clock ?? systemClock;
+  const clock = deps.clock ?? (config.clock === "manual" ? new ManualClock(Date.now()) : config.timeScale > 1 ? new ScaledClock(config.timeScale) : systemClock);
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const box = new SecretBox(loadMasterKey(config.dataDir));
   const store = await openSqliteStore(path.join(config.dataDir, "tdekv.db"));
@@ -103,6 +105,10 @@ export async function startTdekv(config: TdekvConfig, deps: { log: Logger; clock
       rotationCheckMs: config.rotationCheckSeconds * 1000,
     });
     arm.register(sql.provider);
+    const activityLog = new ActivityLog(store.db, clock, config.activityLogDelaySeconds * 1000);
+    arm.register(insightsEventsProvider(activityLog));
+    const alerts = createAlerts({ db: store.db, clock, log: deps.log, arm: arm.services, activityLog, smtpUrl: config.smtpUrl });
+    for (const provider of alerts.providers) arm.register(provider);
     const frontDoor = await startFrontDoor({
       tls,
       host: config.host,
@@ -114,6 +120,7 @@ export async function startTdekv(config: TdekvConfig, deps: { log: Logger; clock
     port = frontDoor.port;
     const reopened = await sql.reopenAll();
     sql.startWorkers();
+    alerts.start();
     const origin = `https://${urlHost(config.host)}:${frontDoor.port}`;
     const proxyOrigin = `http://${dialHost(config.host)}:${frontDoor.proxyPort}`;
     const endpoints: Endpoints = {
@@ -140,6 +147,7 @@ export async function startTdekv(config: TdekvConfig, deps: { log: Logger; clock
       reopened,
       async stop() {
         await frontDoor.stop();
+        await alerts.stop();
         await sql.close();
         await store.close();
       },

@@ -16,6 +16,7 @@ export { type ArmServices, type ResourceProvider, type ProviderCall } from "./pr
 export { ResourceStore, type StoredResource } from "./resource-store.js";
 export { Operations } from "./operations.js";
 export * from "./domain/resource-id.js";
+export { parseFilter, type FilterTerm } from "./domain/filter.js";
 export * as armResponses from "./http/responses.js";
 export * as tracked from "./providers/tracked.js";
 

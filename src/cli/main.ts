@@ -9,9 +9,33 @@ function shellQuote(s: string): string {
   return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`;
 }
 
-async function start(opts: { dataDir?: string; port?: string; proxyPort?: string; host?: string; logLevel?: string; tokenLifetime?: string; rotationCheckInterval?: string }) {
+interface StartOptions {
+  dataDir?: string;
+  port?: string;
+  proxyPort?: string;
+  host?: string;
+  logLevel?: string;
+  tokenLifetime?: string;
+  rotationCheckInterval?: string;
+  smtpUrl?: string;
+  probeInterval?: string;
+  autohealWindow?: string;
+  activityLogDelay?: string;
+  clock?: string;
+  timeScale?: string;
+}
+
+async function start(opts: StartOptions) {
   const started = performance.now();
-  const flags: ConfigInput = { dataDir: opts.dataDir, port: opts.port, proxyPort: opts.proxyPort, host: opts.host, logLevel: opts.logLevel, tokenLifetimeSeconds: opts.tokenLifetime, rotationCheckSeconds: opts.rotationCheckInterval };
+  const flags: ConfigInput = { dataDir: opts.dataDir, port: opts.port, proxyPort: opts.proxyPort, host: opts.host, logLevel: opts.logLevel, tokenLifetimeSeconds: opts.tokenLifetime,
+    rotationCheckSeconds: opts.rotationCheckInterval,
+    smtpUrl: opts.smtpUrl,
+    probeIntervalSeconds: opts.probeInterval,
+    autohealWindowSeconds: opts.autohealWindow,
+    activityLogDelaySeconds: opts.activityLogDelay,
+    clock: opts.clock,
+    timeScale: opts.timeScale,
+  };
   const config = loadConfig(flags);
   const logFile = `${config.dataDir}/tdekv.log`;
   const log = createLogger(config.logLevel, logFile);
@@ -113,6 +137,12 @@ export async function main(argv: string[]): Promise<void> {
     .option("--log-level <level>", `log level (env ${ENV.logLevel}, default ${DEFAULTS.logLevel})`)
     .option("--token-lifetime <seconds>", `lifetime of issued access tokens (env ${ENV.tokenLifetimeSeconds}, default ${DEFAULTS.tokenLifetimeSeconds})`, intArg)
     .option("--rotation-check-interval <seconds>", `how often auto-rotating TDE protectors look for a new key version (env ${ENV.rotationCheckSeconds}, default ${DEFAULTS.rotationCheckSeconds})`)
+    .option("--probe-interval <seconds>", `how often each server's TDE protector is probed (env ${ENV.probeIntervalSeconds}, default ${DEFAULTS.probeIntervalSeconds}; Azure: up to 600)`)
+    .option("--autoheal-window <seconds>", `how long an inaccessible database heals by itself (env ${ENV.autohealWindowSeconds}, default ${DEFAULTS.autohealWindowSeconds}, the seed's 30 minutes)`)
+    .option("--activity-log-delay <seconds>", `delay before events show in the Activity Log (env ${ENV.activityLogDelaySeconds}, default ${DEFAULTS.activityLogDelaySeconds}; Azure: 900-1800)`)
+    .option("--smtp-url <url>", `SMTP server for action-group emails (env ${ENV.smtpUrl})`)
+    .option("--clock <mode>", `system or manual (env ${ENV.clock}, default ${DEFAULTS.clock}); manual time moves with 'tdekv clock advance'`)
+    .option("--time-scale <factor>", `run time this many times faster, for demos (env ${ENV.timeScale}, default ${DEFAULTS.timeScale})`)
     .action(start);
   program.command("env").description("print shell exports for proxy mode").option("--data-dir <dir>", dataDirOption).action(env);
   const tenant = program.command("tenant").description("tenants (Entra directories)");

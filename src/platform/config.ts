@@ -16,6 +16,18 @@ export interface TdekvConfig {
   tokenLifetimeSeconds: number;
   /** How often auto-rotating TDE protectors look for a new key version (Azure: within 60 minutes). */
   rotationCheckSeconds: number;
+  /** SMTP server that action groups' email receivers are sent through (smtp://host:port). */
+  smtpUrl: string | undefined;
+  /** How often each (server, protector) pair is probed (Azure: up to 10 minutes). */
+  probeIntervalSeconds: number;
+  /** How long an inaccessible database heals by itself once access returns (seed: 30 minutes). */
+  autohealWindowSeconds: number;
+  /** Delay before an event shows in the Activity Log (Azure: 15-30 minutes; default none). */
+  activityLogDelaySeconds: number;
+  /** "system" (default) or "manual" (moves only through the admin API / `tdekv clock advance`). */
+  clock: "system" | "manual";
+  /** Real time runs this many times faster (demos). 1 = real time. */
+  timeScale: number;
 }
 
 export const ENV = {
@@ -26,6 +38,12 @@ export const ENV = {
   logLevel: "TDEKV_LOG_LEVEL",
   tokenLifetimeSeconds: "TDEKV_TOKEN_LIFETIME",
   rotationCheckSeconds: "TDEKV_ROTATION_CHECK_INTERVAL",
+  smtpUrl: "TDEKV_SMTP_URL",
+  probeIntervalSeconds: "TDEKV_PROBE_INTERVAL",
+  autohealWindowSeconds: "TDEKV_AUTOHEAL_WINDOW",
+  activityLogDelaySeconds: "TDEKV_ACTIVITY_LOG_DELAY",
+  clock: "TDEKV_CLOCK",
+  timeScale: "TDEKV_TIME_SCALE",
 } as const;
 
 export const DEFAULTS = {
@@ -36,6 +54,12 @@ export const DEFAULTS = {
   logLevel: "info",
   tokenLifetimeSeconds: 3599,
   rotationCheckSeconds: 10,
+  smtpUrl: "",
+  probeIntervalSeconds: 10,
+  autohealWindowSeconds: 1800,
+  activityLogDelaySeconds: 0,
+  clock: "system",
+  timeScale: 1,
 } as const;
 
 export class ConfigError extends Error {}
@@ -66,7 +90,24 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
   if (!/^[A-Za-z0-9.:-]+$/.test(host)) throw new ConfigError(`host '${host}' is not a host name or IP address`);
   const rotation = Number(pick(flags, "rotationCheckSeconds", env));
   if (!Number.isFinite(rotation) || rotation < 0.1 || rotation > 86_400) throw new ConfigError(`rotation check interval must be 0.1-86400 seconds, got '${pick(flags, "rotationCheckSeconds", env)}'`);
+  const seconds = (key: "probeIntervalSeconds" | "autohealWindowSeconds" | "activityLogDelaySeconds", min: number, max: number, label: string) => {
+    const v = Number(pick(flags, key, env));
+    if (!Number.isFinite(v) || v < min || v > max) throw new ConfigError(`${label} must be ${min}-${max} seconds, got '${pick(flags, key, env)}'`);
+    return v;
+  };
+  const clock = String(pick(flags, "clock", env));
+  if (clock !== "system" && clock !== "manual") throw new ConfigError(`clock must be 'system' or 'manual', got '${clock}'`);
+  const timeScale = Number(pick(flags, "timeScale", env));
+  if (!Number.isFinite(timeScale) || timeScale < 1 || timeScale > 100_000) throw new ConfigError(`time scale must be 1-100000, got '${pick(flags, "timeScale", env)}'`);
+  const smtp = String(pick(flags, "smtpUrl", env));
+  if (smtp && !/^smtps?:\/\/[^/\s]+/i.test(smtp)) throw new ConfigError(`smtp url must look like smtp://host:port, got '${smtp}'`);
   return {
+    smtpUrl: smtp || undefined,
+    probeIntervalSeconds: seconds("probeIntervalSeconds", 0.05, 3600, "probe interval"),
+    autohealWindowSeconds: seconds("autohealWindowSeconds", 1, 7 * 86_400, "autoheal window"),
+    activityLogDelaySeconds: seconds("activityLogDelaySeconds", 0, 86_400, "activity log delay"),
+    clock,
+    timeScale,
     rotationCheckSeconds: rotation,
     dataDir: path.resolve(String(pick(flags, "dataDir", env))),
     port: port("port", pick(flags, "port", env)),

@@ -14,6 +14,9 @@ export function keyAccessToArm(server: string, err: KeyAccessError, kid: string)
     case "wrong-tenant":
       return sqlErrors.noServerIdentity(server);
     case "vault-unreachable":
+    case "network-error":
+    case "vault-unavailable":
+    case "timeout":
     case "firewall":
     case "unknown":
       return sqlErrors.connectionFailed(server, err.failure === "firewall" ? "The key vault's firewall denied the request and does not allow trusted Microsoft services." : "");

@@ -3,6 +3,8 @@ import { frontDoor } from "./0001-front-door.js";
 import { vaultManagement } from "./0002-vault-management.js";
 import { vaultKeys } from "./0003-vault-keys.js";
 import { sql } from "./0004-sql.js";
+import { activity } from "./0005-activity.js";
+import { alerts } from "./0006-alerts.js";
 
 /**
  * Numbered migrations, embedded in code so one build carries its schema, and one list serves SQLite and
@@ -13,6 +15,8 @@ const migrations: Record<string, Migration> = {
   "0002_vault_management": vaultManagement,
   "0003_vault_keys": vaultKeys,
   "0004_sql": sql,
+  "0005_activity": activity,
+  "0006_alerts": alerts,
 };
 
 export const migrationProvider: MigrationProvider = {
