@@ -11,6 +11,9 @@ import { prepareTls, startFrontDoor } from "./frontdoor/index.js";
 import { createVault } from "./vault/index.js";
 import { createSql, type ReopenReport } from "./sql/index.js";
 import { vaultClient } from "./sql/vault-client.js";
+import { VaultFaults, withFaults } from "./sql/faults.js";
+import { HealthStore, Lifecycle, createHealthAdminRoutes, resourceHealthProvider } from "./health/index.js";
+import { authorizeAdmin } from "./arm/index.js";
 
 /** What `<data-dir>/endpoints.json` holds: everything a client needs to reach this instance (issue 2 §2). */
 export interface Endpoints {
@@ -40,6 +43,9 @@ export interface RunningTdekv {
 }
 
 export const ENDPOINTS_FILE = "endpoints.json";
+
+/** A vault call that does not answer in this time is a failed call (a slow vault, seed "network error"). */
+const VAULT_CALL_TIMEOUT_MS = 5000;
 
 function loadMasterKey(dataDir: string): Buffer {
   const file = path.join(dataDir, "master.key");
@@ -71,8 +77,16 @@ const dialHost = (host: string) => (host === "0.0.0.0" ? "127.0.0.1" : host === 
  * order (architecture.md, main.ts).
  */
 export async function startTdekv(config: TdekvConfig, deps: { log: Logger; clock?: Clock }): Promise<RunningTdekv> {
-  const clock = deps.clock ?? (config.clock === "manual" ? new ManualClock(Date.now()) : config.timeScale > 1 ? new ScaledClock(config.timeScale) : systemClock);
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  // A manual clock resumes where it was left, so a restart never moves time backwards (issue 5 §3).
+  const manualClockFile = path.join(config.dataDir, "manual-clock");
+  const clock =
+    deps.clock ??
+    (config.clock === "manual"
+      ? new ManualClock(fs.existsSync(manualClockFile) ? Math.max(Number(fs.readFileSync(manualClockFile, "utf8")) || 0, Date.now()) : Date.now())
+      : config.timeScale > 1
+        ? new ScaledClock(config.timeScale)
+        : systemClock);
   const box = new SecretBox(loadMasterKey(config.dataDir));
   const store = await openSqliteStore(path.join(config.dataDir, "tdekv.db"));
   try {
@@ -89,6 +103,7 @@ export async function startTdekv(config: TdekvConfig, deps: { log: Logger; clock
       audiences: armAudienceList,
       adminTenantId: () => boot.tenant.id,
     });
+    const faults = new VaultFaults();
     const vault = createVault({ db: store.db, clock, box, log: deps.log, directory: identity.directory, tokens: identity.tokens, arm: arm.services, httpsPort: () => port });
     for (const provider of vault.management.providers) arm.register(provider);
     const sql = createSql({
@@ -99,7 +114,7 @@ export async function startTdekv(config: TdekvConfig, deps: { log: Logger; clock
       directory: identity.directory,
       tokens: identity.tokens,
       arm: arm.services,
-      vault: vaultClient(vault.dataPlane.invoke, identity.tokens, clock),
+      vault: withFaults(vaultClient(vault.dataPlane.invoke, identity.tokens, clock), faults, VAULT_CALL_TIMEOUT_MS),
       dataDir: config.dataDir,
       audiences: armAudienceList,
       rotationCheckMs: config.rotationCheckSeconds * 1000,
@@ -109,17 +124,52 @@ export async function startTdekv(config: TdekvConfig, deps: { log: Logger; clock
     arm.register(insightsEventsProvider(activityLog));
     const alerts = createAlerts({ db: store.db, clock, log: deps.log, arm: arm.services, activityLog, smtpUrl: config.smtpUrl });
     for (const provider of alerts.providers) arm.register(provider);
+    const healthStore = new HealthStore(store.db);
+    const lifecycle = new Lifecycle({ store: healthStore, activity: activityLog, port: sql.lifecyclePort, clock, log: deps.log, windowMs: config.autohealWindowSeconds * 1000 });
+    const dbRef = (db: { id: string; name: string; location: string; properties: { databaseId: string } }) => ({ id: db.id, name: db.name, databaseId: db.properties.databaseId, location: db.location });
+    sql.setLifecycle({
+      revalidate: (serverId, databaseId) => lifecycle.revalidate(serverId, databaseId),
+      async denied(serverId, db) {
+        const t = await sql.lifecyclePort.target(serverId);
+        if (t) await lifecycle.denied(t, dbRef(db));
+      },
+      async openFailed(serverId, outcome) {
+        const t = await sql.lifecyclePort.target(serverId);
+        if (t?.kid) await lifecycle.openFailed(t, outcome);
+      },
+      forgetDatabase: (id) => healthStore.forgetDatabase(id),
+      forgetServer: (id) => healthStore.forgetTarget(id.toLowerCase()),
+      serverMoved: (oldId, newId) => healthStore.rekeyServer(oldId.toLowerCase(), newId.toLowerCase()),
+    });
+    arm.register(resourceHealthProvider(arm.services, lifecycle));
+    const adminDeps = { tokens: identity.tokens, audiences: armAudienceList, adminTenantId: () => boot.tenant.id };
+    const healthAdmin = createHealthAdminRoutes({
+      lifecycle,
+      clock,
+      faults,
+      authorize: (req) => authorizeAdmin(req, adminDeps),
+      onClockMoved: async (now) => writeAtomic(manualClockFile, String(now)),
+    });
     const frontDoor = await startFrontDoor({
       tls,
       host: config.host,
       port: config.port,
       proxyPort: config.proxyPort,
-      surfaces: { login: identity.routes, graph: identity.graph, arm: async (req) => (await sql.queryRoute(req)) ?? arm.surface(req), vault: vault.dataPlane.surface },
+      surfaces: { login: identity.routes, graph: identity.graph, arm: async (req) => (await healthAdmin(req)) ?? (await sql.queryRoute(req)) ?? arm.surface(req), vault: vault.dataPlane.surface },
       log: deps.log,
     });
     port = frontDoor.port;
     const reopened = await sql.reopenAll();
     sql.startWorkers();
+    // The probe worker: one pass per interval, never overlapping (a slow vault delays only this loop).
+    let probing: Promise<unknown> | undefined;
+    const monitor = setInterval(() => {
+      probing ??= lifecycle
+        .pass()
+        .catch((err: Error) => deps.log.error({ err: err.message }, "probe pass failed"))
+        .finally(() => (probing = undefined));
+    }, config.probeIntervalSeconds * 1000);
+    monitor.unref();
     alerts.start();
     const origin = `https://${urlHost(config.host)}:${frontDoor.port}`;
     const proxyOrigin = `http://${dialHost(config.host)}:${frontDoor.proxyPort}`;
@@ -146,6 +196,8 @@ export async function startTdekv(config: TdekvConfig, deps: { log: Logger; clock
       endpoints,
       reopened,
       async stop() {
+        clearInterval(monitor);
+        await probing;
         await frontDoor.stop();
         await alerts.stop();
         await sql.close();

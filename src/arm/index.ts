@@ -6,10 +6,10 @@ import { Operations } from "./operations.js";
 import { createArmSurface } from "./http/arm-surface.js";
 import type { ArmServices, ResourceProvider } from "./provider.js";
 import { managedIdentityProvider } from "./providers/managed-identity.js";
-import { createAdminRoutes } from "./http/admin-routes.js";
+import { createAdminRoutes, authorizeAdmin } from "./http/admin-routes.js";
 import { armAudiences } from "./auth.js";
 
-export { armAudiences };
+export { armAudiences, authorizeAdmin };
 
 export { ArmError, armErrors } from "./domain/errors.js";
 export { type ArmServices, type ResourceProvider, type ProviderCall } from "./provider.js";

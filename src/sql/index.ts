@@ -8,7 +8,8 @@ import type { ServerKeyVault } from "./key-access.js";
 import { Logins } from "./logins.js";
 import { sqlProvider } from "./providers/sql-provider.js";
 import { createQueryRoute } from "./query-route.js";
-import type { SqlContext } from "./sql-context.js";
+import { type LifecycleHooks, type SqlContext, noLifecycle } from "./sql-context.js";
+import { lifecyclePort } from "./lifecycle-port.js";
 import { reopenAll, type ReopenReport } from "./startup.js";
 import { TdeService } from "./tde-service.js";
 import { autoRotationPass } from "./auto-rotation.js";
@@ -16,6 +17,7 @@ import { DekRegenerations } from "./dek-regeneration.js";
 
 export { type ServerKeyVault, type VaultKeyInfo, KeyAccessError, type KeyAccessCause, classifyVaultError, validateKey } from "./key-access.js";
 export type { ReopenReport } from "./startup.js";
+export type { LifecycleHooks } from "./sql-context.js";
 
 export interface SqlDeps {
   db: Db;
@@ -36,7 +38,7 @@ export interface SqlDeps {
 export function createSql(deps: SqlDeps) {
   const engine = new TdeEngine(path.join(deps.dataDir, "databases"), deps.clock);
   const tde = new TdeService(engine, new ServiceManagedProtector(deps.box), deps.vault);
-  const ctx: SqlContext = { arm: deps.arm, directory: deps.directory, clock: deps.clock, log: deps.log, db: deps.db, tde, vault: deps.vault };
+  const ctx: SqlContext = { arm: deps.arm, directory: deps.directory, clock: deps.clock, log: deps.log, db: deps.db, tde, vault: deps.vault, lifecycle: noLifecycle };
   const logins = new Logins(deps.db);
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<unknown> = Promise.resolve();
@@ -50,6 +52,11 @@ export function createSql(deps: SqlDeps) {
     },
     rotationPass: () => autoRotationPass(ctx, deps.log),
     provider: sqlProvider(ctx, logins),
+    /** The lifecycle's view of Microsoft.Sql (health/ decides, this acts). */
+    lifecyclePort: lifecyclePort(ctx),
+    setLifecycle(hooks: LifecycleHooks) {
+      ctx.lifecycle = hooks;
+    },
     queryRoute: createQueryRoute(ctx, deps.tokens, deps.audiences, new DekRegenerations(ctx, deps.log)),
     logins,
     engine,

@@ -6,6 +6,8 @@ import { TdeError } from "../tde/index.js";
 import type { DatabaseBody, ServerBody, SqlContext } from "./sql-context.js";
 import { openDatabase } from "./startup.js";
 import { DM_ENCRYPTION_KEYS, REGENERATE, type DekRegenerations } from "./dek-regeneration.js";
+import { KeyAccessError } from "./key-access.js";
+import { outcomeOf } from "./lifecycle-port.js";
 
 /**
  * `POST /_tdekv/sql/query` — what `tdekv sql query` calls until the TDS endpoint exists (issue 4 §7). It is
@@ -41,15 +43,25 @@ export function createQueryRoute(ctx: SqlContext, tokens: TokenService, audience
       const server = (await ctx.arm.store.get<ServerBody>(row.id))!.body;
       const db = await ctx.arm.store.get<DatabaseBody>(`${server.id}/databases/${body.database}`);
       if (!db) throw new ArmError(404, "4060", `Cannot open database "${body.database}" requested by the login. The login failed.`);
-      if (db.body.properties.status === "Inaccessible") {
-        throw new ArmError(
+      const refuse40613 = () =>
+        new ArmError(
           503,
           "40613",
           `Database '${db.name}' on server '${server.name}' is not currently available. Please retry the connection later. If the problem persists, contact customer support, and provide them the session tracing ID of '${req.requestId}'.`,
         );
+      if (db.body.properties.status === "Inaccessible") {
+        await ctx.lifecycle.denied(server.id, db.body);
+        throw refuse40613();
       }
       const file = db.body.properties.databaseId;
-      await openDatabase(ctx, server, db.body);
+      try {
+        await openDatabase(ctx, server, db.body);
+      } catch (err) {
+        if (!(err instanceof KeyAccessError)) throw err;
+        // The key is out of reach: this open was a probe, and the connection is refused as Azure does.
+        await ctx.lifecycle.openFailed(server.id, outcomeOf(server.name, err, ""));
+        throw refuse40613();
+      }
       if (REGENERATE.test(body.sql)) {
         if (regenerations.isRunning(file)) throw new ArmError(400, "33109", "Cannot change the database encryption key while an encryption, decryption, or key change scan is in progress.");
         regenerations.start(server, db.body);

@@ -6,6 +6,7 @@ import { typeKey } from "../arm/index.js";
 import type { SqlFlavor } from "./domain/flavor.js";
 import type { ServerKeyVault } from "./key-access.js";
 import type { TdeService } from "./tde-service.js";
+import type { ProbeOutcome } from "../health/index.js";
 
 export interface IdentityBody {
   type: string;
@@ -54,8 +55,30 @@ export interface DatabaseBody {
   properties: Record<string, unknown> & { status: string; databaseId: string };
 }
 
+/** The lifecycle (health/) as Microsoft.Sql calls it; a no-op until the composition root wires it. */
+export interface LifecycleHooks {
+  revalidate(serverId: string, databaseId?: string): Promise<ProbeOutcome>;
+  /** A connection to an inaccessible database was refused (Resource Health turns Unavailable). */
+  denied(serverId: string, db: DatabaseBody): Promise<void>;
+  /** Opening a database failed: that is a probe result too. */
+  openFailed(serverId: string, outcome: ProbeOutcome): Promise<void>;
+  forgetDatabase(databaseId: string): Promise<void>;
+  forgetServer(serverId: string): Promise<void>;
+  serverMoved(oldId: string, newId: string): Promise<void>;
+}
+
+export const noLifecycle: LifecycleHooks = {
+  revalidate: async () => ({ ok: true }),
+  denied: async () => {},
+  openFailed: async () => {},
+  forgetDatabase: async () => {},
+  forgetServer: async () => {},
+  serverMoved: async () => {},
+};
+
 /** What the Microsoft.Sql providers share. */
 export interface SqlContext {
+  lifecycle: LifecycleHooks;
   arm: ArmServices;
   directory: Directory;
   clock: Clock;

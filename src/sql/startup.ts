@@ -1,4 +1,5 @@
 import { KeyAccessError } from "./key-access.js";
+import { outcomeOf } from "./lifecycle-port.js";
 import { unwrapperForServer } from "./protector-ops.js";
 import type { DatabaseBody, ServerBody, SqlContext } from "./sql-context.js";
 
@@ -26,6 +27,8 @@ export async function reopenAll(ctx: SqlContext): Promise<ReopenReport> {
     const serverId = row.id.slice(0, row.id.toLowerCase().lastIndexOf("/databases/"));
     const server = await ctx.arm.store.get<ServerBody>(serverId);
     if (!server) continue;
+    // An inaccessible database stays closed across a restart: only the lifecycle reopens it.
+    if (db.properties.status === "Inaccessible") continue;
     try {
       await openDatabase(ctx, server.body, db);
       report.opened.push(db.properties.databaseId);
@@ -33,6 +36,7 @@ export async function reopenAll(ctx: SqlContext): Promise<ReopenReport> {
       const cause = err instanceof KeyAccessError ? err.failure : "unknown";
       report.failed.push({ databaseId: db.properties.databaseId, resourceId: row.id, cause, message: (err as Error).message });
       ctx.log.warn({ database: row.id, cause }, "database could not be opened at start");
+      if (err instanceof KeyAccessError) await ctx.lifecycle.openFailed(serverId, outcomeOf(server.body.name, err, ""));
     }
   }
   return report;

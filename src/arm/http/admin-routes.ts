@@ -10,14 +10,19 @@ import { isObject } from "../providers/tracked.js";
  * cloud could honour, yet the seed's "moved to a different subscription/tenant" needs a second of each.
  * Only principals of the bootstrap tenant may call it. `GET /_tdekv/health` is open, for readiness checks.
  */
+/** Admits only principals of the bootstrap tenant (tdekv's own administration endpoints). */
+export async function authorizeAdmin(req: SurfaceRequest, deps: { tokens: TokenService; audiences: () => string[]; adminTenantId: () => string }): Promise<void> {
+  const caller = await authenticateArm(req, deps.tokens, deps.audiences());
+  if (caller.tid !== deps.adminTenantId()) throw new ArmError(403, "AuthorizationFailed", `The client '${caller.oid}' does not have authorization to administer tdekv: only principals of the bootstrap tenant may.`);
+}
+
 export function createAdminRoutes(deps: { directory: Directory; tokens: TokenService; audiences: () => string[]; adminTenantId: () => string }) {
   return async function admin(req: SurfaceRequest): Promise<SurfaceResponse | undefined> {
     const path = req.path.replace(/\/+$/, "").toLowerCase();
     if (!path.startsWith("/_tdekv/")) return undefined;
     try {
       if (path === "/_tdekv/health" && req.method === "GET") return ok({ status: "ok" });
-      const caller = await authenticateArm(req, deps.tokens, deps.audiences());
-      if (caller.tid !== deps.adminTenantId()) throw new ArmError(403, "AuthorizationFailed", `The client '${caller.oid}' does not have authorization to administer tdekv: only principals of the bootstrap tenant may.`);
+      await authorizeAdmin(req, deps);
       let body: unknown = {};
       if (req.body.length) {
         try {

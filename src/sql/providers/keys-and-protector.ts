@@ -1,10 +1,10 @@
-import { armErrors, armResponses, tracked, type ProviderCall } from "../../arm/index.js";
+import { ArmError, armErrors, armResponses, tracked, type ProviderCall } from "../../arm/index.js";
 import type { SurfaceResponse } from "../../platform/index.js";
 import { sqlErrors } from "../domain/errors.js";
 import type { SqlFlavor } from "../domain/flavor.js";
 import { SERVICE_MANAGED, parseKeyUri } from "../domain/key-uri.js";
 import { checkKeyAccess, registerKey, switchProtector } from "../protector-ops.js";
-import { type ProtectorBody, type ServerBody, type ServerKeyBody, type SqlContext, getProtector, keysTypeKey } from "../sql-context.js";
+import { type DatabaseBody, type ProtectorBody, type ServerBody, type ServerKeyBody, type SqlContext, getProtector, keysTypeKey, listDatabases } from "../sql-context.js";
 
 const { ok, list, noContent, accepted, operationUrls } = armResponses;
 
@@ -58,7 +58,38 @@ export function keyAndProtectorHandlers(ctx: SqlContext, flavor: SqlFlavor, requ
     }
   }
 
+  /**
+   * Revalidation is a long-running operation (seed "re-validate key"): the lifecycle probes the protector and,
+   * if access is back, brings the inaccessible databases online; if not, the operation fails with the seed's
+   * code and MakeDatabaseAccessible Failed is logged.
+   */
+  async function revalidate(call: ProviderCall, server: ServerBody, databaseId?: string): Promise<SurfaceResponse> {
+    const p = await getProtector(ctx, server.id);
+    const op = await ctx.arm.operations.run(call.subscription.id, async () => {
+      const outcome = await ctx.lifecycle.revalidate(server.id, databaseId);
+      if (!outcome.ok) throw new ArmError(outcome.status, outcome.code, outcome.message);
+      return { resultResourceKey: p?.id.toLowerCase() };
+    });
+    return accepted(op, operationUrls(call.req.origin, op, call.apiVersion, { namespace: "Microsoft.Sql", location: server.location, kind: databaseId ? "databaseEncryptionProtectorRevalidate" : "encryptionProtector" }), {
+      operation: "MakeAllLogicalDatabasesAccessible",
+      startTime: new Date(op.startedAt).toISOString(),
+    });
+  }
+
+  /** `servers/{s}/databases/{db}/encryptionProtector/current/revalidate` (azure-sql-tde.md §1.7). */
+  async function databaseProtector(call: ProviderCall): Promise<SurfaceResponse> {
+    const server = await requireServer(call);
+    const db = await ctx.arm.store.get<DatabaseBody>(`${server.id}/databases/${call.ref.names[1]}`);
+    if (!db) throw armErrors.resourceNotFound(flavor.databaseType, `${call.ref.names[0]}/${call.ref.names[1]}`, call.ref.resourceGroup);
+    if (call.kind !== "action" || call.action?.toLowerCase() !== "revalidate") throw armErrors.pathNotFound(call.req.path);
+    if ((call.ref.names[2] ?? "").toLowerCase() !== "current") throw sqlErrors.invalidProtectorName();
+    return revalidate(call, server, db.body.properties.databaseId);
+  }
+
   async function setProtector(call: ProviderCall, server: ServerBody): Promise<SurfaceResponse> {
+    // Seed "Introduction": no protector change while a database encrypted with the customer key is inaccessible.
+    const inaccessible = (await listDatabases(ctx, flavor, server, call.subscription.id)).some((d) => d.body.properties.status === "Inaccessible");
+    if (inaccessible) throw sqlErrors.cmkOperationNotAllowed();
     const body = call.body as { properties?: { serverKeyType?: string; serverKeyName?: string; autoRotationEnabled?: boolean } } | undefined;
     if (!tracked.isObject(body) || !tracked.isObject(body.properties)) throw sqlErrors.invalidKeyUpsertRequest();
     const type = String(body.properties.serverKeyType ?? "").toLowerCase();
@@ -87,9 +118,7 @@ export function keyAndProtectorHandlers(ctx: SqlContext, flavor: SqlFlavor, requ
     if (call.ref.names[1]!.toLowerCase() !== "current") throw sqlErrors.invalidProtectorName();
     if (call.kind === "action") {
       if (call.action?.toLowerCase() !== "revalidate") throw armErrors.pathNotFound(call.req.path);
-      const p = await getProtector(ctx, server.id);
-      if (p?.body.properties.serverKeyType === "AzureKeyVault") await checkKeyAccess(ctx, server, parseKeyUri(p.body.properties.uri!)!);
-      return lro(call, "encryptionProtector", server, async () => ({ resultResourceKey: p?.id.toLowerCase() }));
+      return revalidate(call, server);
     }
     switch (call.method) {
       case "GET": {
@@ -104,5 +133,5 @@ export function keyAndProtectorHandlers(ctx: SqlContext, flavor: SqlFlavor, requ
     }
   }
 
-  return { keys, protector };
+  return { keys, protector, databaseProtector };
 }

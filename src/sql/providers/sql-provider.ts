@@ -29,6 +29,7 @@ export function sqlProvider(ctx: SqlContext, logins: Logins): ResourceProvider {
     routes.set(`${p}/encryptionProtector`, kp.protector);
     routes.set(`${p}/databases`, dbs.databases);
     routes.set(`${p}/databases/transparentDataEncryption`, dbs.transparentDataEncryption);
+    routes.set(`${p}/databases/encryptionProtector`, kp.databaseProtector);
     routes.set(`${p}/${flavor === LOGICAL_SERVER ? "inaccessibleDatabases" : "inaccessibleManagedDatabases"}`, dbs.inaccessible);
   }
 
@@ -45,9 +46,13 @@ export function sqlProvider(ctx: SqlContext, logins: Logins): ResourceProvider {
         if (ref.types.length === 1) {
           await ctx.directory.deleteManagedIdentity("SystemAssigned", r.id);
           await logins.remove(r.id);
+          await ctx.lifecycle.forgetServer(r.id);
         } else if (ref.types.length === 2 && ref.types[1]!.toLowerCase() === "databases") {
           const db = r.body as unknown as DatabaseBody;
-          if (db.properties?.databaseId) ctx.tde.engine.drop(db.properties.databaseId);
+          if (db.properties?.databaseId) {
+            ctx.tde.engine.drop(db.properties.databaseId);
+            await ctx.lifecycle.forgetDatabase(db.properties.databaseId);
+          }
         }
       }
     },
@@ -55,6 +60,7 @@ export function sqlProvider(ctx: SqlContext, logins: Logins): ResourceProvider {
       const ref = parseResourceId(newId);
       if (!ref || ref.namespace.toLowerCase() !== "microsoft.sql" || ref.types.length !== 1) return;
       await logins.move(oldId, newId);
+      await ctx.lifecycle.serverMoved(oldId, newId);
       // Seed: "The server was moved to a different subscription. A new managed identity must be assigned":
       // the system-assigned identity does not survive a change of subscription.
       const oldSub = oldId.split("/")[2]!.toLowerCase();

@@ -5,6 +5,7 @@ import { vaultKeys } from "./0003-vault-keys.js";
 import { sql } from "./0004-sql.js";
 import { activity } from "./0005-activity.js";
 import { alerts } from "./0006-alerts.js";
+import { health } from "./0007-health.js";
 
 /**
  * Numbered migrations, embedded in code so one build carries its schema, and one list serves SQLite and
@@ -17,6 +18,7 @@ const migrations: Record<string, Migration> = {
   "0004_sql": sql,
   "0005_activity": activity,
   "0006_alerts": alerts,
+  "0007_health": health,
 };
 
 export const migrationProvider: MigrationProvider = {
