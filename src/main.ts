@@ -44,8 +44,6 @@ export interface RunningTdekv {
 
 export const ENDPOINTS_FILE = "endpoints.json";
 
-/** A vault call that does not answer in this time is a failed call (a slow vault, seed "network error"). */
-const VAULT_CALL_TIMEOUT_MS = 5000;
 
 function loadMasterKey(dataDir: string): Buffer {
   const file = path.join(dataDir, "master.key");
@@ -114,7 +112,7 @@ export async function startTdekv(config: TdekvConfig, deps: { log: Logger; clock
       directory: identity.directory,
       tokens: identity.tokens,
       arm: arm.services,
-      vault: withFaults(vaultClient(vault.dataPlane.invoke, identity.tokens, clock), faults, VAULT_CALL_TIMEOUT_MS),
+      vault: withFaults(vaultClient(vault.dataPlane.invoke, identity.tokens, clock), faults, config.vaultTimeoutSeconds * 1000),
       dataDir: config.dataDir,
       audiences: armAudienceList,
       rotationCheckMs: config.rotationCheckSeconds * 1000,

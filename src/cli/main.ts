@@ -23,6 +23,7 @@ interface StartOptions {
   activityLogDelay?: string;
   clock?: string;
   timeScale?: string;
+  vaultTimeout?: string;
 }
 
 async function start(opts: StartOptions) {
@@ -35,6 +36,7 @@ async function start(opts: StartOptions) {
     activityLogDelaySeconds: opts.activityLogDelay,
     clock: opts.clock,
     timeScale: opts.timeScale,
+    vaultTimeoutSeconds: opts.vaultTimeout,
   };
   const config = loadConfig(flags);
   const logFile = `${config.dataDir}/tdekv.log`;
@@ -142,6 +144,7 @@ export async function main(argv: string[]): Promise<void> {
     .option("--activity-log-delay <seconds>", `delay before events show in the Activity Log (env ${ENV.activityLogDelaySeconds}, default ${DEFAULTS.activityLogDelaySeconds}; Azure: 900-1800)`)
     .option("--smtp-url <url>", `SMTP server for action-group emails (env ${ENV.smtpUrl})`)
     .option("--clock <mode>", `system or manual (env ${ENV.clock}, default ${DEFAULTS.clock}); manual time moves with 'tdekv clock advance'`)
+    .option("--vault-timeout <seconds>", `a SQL-to-Key-Vault call slower than this fails (env ${ENV.vaultTimeoutSeconds}, default ${DEFAULTS.vaultTimeoutSeconds})`)
     .option("--time-scale <factor>", `run time this many times faster, for demos (env ${ENV.timeScale}, default ${DEFAULTS.timeScale})`)
     .action(start);
   program.command("env").description("print shell exports for proxy mode").option("--data-dir <dir>", dataDirOption).action(env);
@@ -178,6 +181,35 @@ export async function main(argv: string[]): Promise<void> {
     .option("--json", "print JSON instead of a table")
     .option("--data-dir <dir>", dataDirOption)
     .action(sqlQuery);
+  program
+    .command("probe")
+    .description("probe every server's TDE protector now and apply the lifecycle rules")
+    .option("--data-dir <dir>", dataDirOption)
+    .action((o: { dataDir?: string }) => admin(o.dataDir, "POST", "/_tdekv/health/probe", {}));
+  const clock = program.command("clock").description("tdekv's clock (--clock manual moves only by hand)");
+  clock.command("show").option("--data-dir <dir>", dataDirOption).action((o: { dataDir?: string }) => admin(o.dataDir, "GET", "/_tdekv/clock", undefined));
+  clock
+    .command("advance <duration>")
+    .description("move a manual clock forward, e.g. 31m, 2h, 90s, then evaluate the lifecycle")
+    .option("--data-dir <dir>", dataDirOption)
+    .action((by: string, o: { dataDir?: string }) => admin(o.dataDir, "POST", "/_tdekv/clock/advance", { by }));
+  const chaos = program.command("chaos").description("inject the faults between SQL and Key Vault that no Azure operation causes");
+  const fault = (name: string, kind: string, help: string, extra?: (c: Command) => Command) => {
+    let c = chaos.command(`${name} <vault>`).description(help).option("--data-dir <dir>", dataDirOption);
+    if (extra) c = extra(c);
+    c.action((vault: string, o: { dataDir?: string; rate?: string; delay?: string }) =>
+      admin(o.dataDir, "PUT", `/_tdekv/chaos/faults/${encodeURIComponent(vault.toLowerCase())}`, { kind, ...(o.rate ? { rate: Number(o.rate) } : {}), ...(o.delay ? { delay: o.delay } : {}) }),
+    );
+  };
+  fault("vault-unreachable", "unreachable", "the vault cannot be reached (network error)");
+  fault("vault-slow", "slow", "the vault answers slower than the 5 s timeout", (c) => c.option("--delay <duration>", "added latency", "10s"));
+  fault("vault-5xx", "5xx", "the vault answers 503");
+  fault("vault-intermittent", "intermittent", "calls fail at random", (c) => c.option("--rate <0-1>", "failure probability per call", "0.5"));
+  chaos
+    .command("clear [vault]")
+    .description("remove injected faults (all, or one vault's)")
+    .option("--data-dir <dir>", dataDirOption)
+    .action((vault: string | undefined, o: { dataDir?: string }) => admin(o.dataDir, "DELETE", vault ? `/_tdekv/chaos/faults/${encodeURIComponent(vault.toLowerCase())}` : "/_tdekv/chaos/faults", undefined));
   try {
     await program.parseAsync(argv);
   } catch (err) {

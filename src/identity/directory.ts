@@ -171,9 +171,22 @@ export class Directory {
     return rows.map((row) => ({ id: row.id, tenantId: row.tenant_id, displayName: row.display_name, state: row.state }));
   }
 
-  /** Re-homes a subscription in another tenant (Azure's "change directory"); its identities keep the old tenant. */
+  /**
+   * Re-homes a subscription in another tenant (Azure's "change directory"). As in Azure, the managed
+   * identities of its resources do not survive the transfer: they must be assigned again (seed "Missing
+   * server identity": "If the logical SQL Server … was moved to a new tenant … assign a new managed identity").
+   */
   async moveSubscription(id: string, tenantId: string): Promise<void> {
-    await this.db.updateTable("subscriptions").set({ tenant_id: tenantId }).where("id", "=", id.toLowerCase()).execute();
+    const sub = id.toLowerCase();
+    await this.db.transaction().execute(async (trx) => {
+      await trx.updateTable("subscriptions").set({ tenant_id: tenantId }).where("id", "=", sub).execute();
+      await trx
+        .deleteFrom("principals")
+        .where("kind", "in", ["SystemAssigned", "UserAssigned"])
+        .where("resource_key", ">", `/subscriptions/${sub}/`)
+        .where("resource_key", "<", `/subscriptions/${sub}0`)
+        .execute();
+    });
   }
 
   /** Checks a client secret; undefined when the app is unknown in that tenant, false when the secret is wrong. */

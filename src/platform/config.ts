@@ -28,6 +28,8 @@ export interface TdekvConfig {
   clock: "system" | "manual";
   /** Real time runs this many times faster (demos). 1 = real time. */
   timeScale: number;
+  /** A call from the SQL service to Key Vault that takes longer than this has failed (a slow vault). */
+  vaultTimeoutSeconds: number;
 }
 
 export const ENV = {
@@ -44,6 +46,7 @@ export const ENV = {
   activityLogDelaySeconds: "TDEKV_ACTIVITY_LOG_DELAY",
   clock: "TDEKV_CLOCK",
   timeScale: "TDEKV_TIME_SCALE",
+  vaultTimeoutSeconds: "TDEKV_VAULT_TIMEOUT",
 } as const;
 
 export const DEFAULTS = {
@@ -60,6 +63,7 @@ export const DEFAULTS = {
   activityLogDelaySeconds: 0,
   clock: "system",
   timeScale: 1,
+  vaultTimeoutSeconds: 5,
 } as const;
 
 export class ConfigError extends Error {}
@@ -90,7 +94,7 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
   if (!/^[A-Za-z0-9.:-]+$/.test(host)) throw new ConfigError(`host '${host}' is not a host name or IP address`);
   const rotation = Number(pick(flags, "rotationCheckSeconds", env));
   if (!Number.isFinite(rotation) || rotation < 0.1 || rotation > 86_400) throw new ConfigError(`rotation check interval must be 0.1-86400 seconds, got '${pick(flags, "rotationCheckSeconds", env)}'`);
-  const seconds = (key: "probeIntervalSeconds" | "autohealWindowSeconds" | "activityLogDelaySeconds", min: number, max: number, label: string) => {
+  const seconds = (key: "probeIntervalSeconds" | "autohealWindowSeconds" | "activityLogDelaySeconds" | "vaultTimeoutSeconds", min: number, max: number, label: string) => {
     const v = Number(pick(flags, key, env));
     if (!Number.isFinite(v) || v < min || v > max) throw new ConfigError(`${label} must be ${min}-${max} seconds, got '${pick(flags, key, env)}'`);
     return v;
@@ -108,6 +112,7 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     activityLogDelaySeconds: seconds("activityLogDelaySeconds", 0, 86_400, "activity log delay"),
     clock,
     timeScale,
+    vaultTimeoutSeconds: seconds("vaultTimeoutSeconds", 0.05, 120, "vault timeout"),
     rotationCheckSeconds: rotation,
     dataDir: path.resolve(String(pick(flags, "dataDir", env))),
     port: port("port", pick(flags, "port", env)),
