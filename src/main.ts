@@ -102,8 +102,10 @@ export async function startTdekv(config: TdekvConfig, deps: { log: Logger; clock
       adminTenantId: () => boot.tenant.id,
     });
     const faults = new VaultFaults();
+    let sqlVault!: ReturnType<typeof withFaults>;
     const vault = createVault({ db: store.db, clock, box, log: deps.log, directory: identity.directory, tokens: identity.tokens, arm: arm.services, httpsPort: () => port });
     for (const provider of vault.management.providers) arm.register(provider);
+    sqlVault = withFaults(vaultClient(vault.dataPlane.invoke, identity.tokens, clock), faults, config.vaultTimeoutSeconds * 1000);
     const sql = createSql({
       db: store.db,
       clock,
@@ -112,7 +114,7 @@ export async function startTdekv(config: TdekvConfig, deps: { log: Logger; clock
       directory: identity.directory,
       tokens: identity.tokens,
       arm: arm.services,
-      vault: withFaults(vaultClient(vault.dataPlane.invoke, identity.tokens, clock), faults, config.vaultTimeoutSeconds * 1000),
+      vault: sqlVault,
       dataDir: config.dataDir,
       audiences: armAudienceList,
       rotationCheckMs: config.rotationCheckSeconds * 1000,
@@ -147,6 +149,7 @@ export async function startTdekv(config: TdekvConfig, deps: { log: Logger; clock
       faults,
       authorize: (req) => authorizeAdmin(req, adminDeps),
       onClockMoved: async (now) => writeAtomic(manualClockFile, String(now)),
+      vaultCalls: () => sqlVault.calls(),
     });
     const frontDoor = await startFrontDoor({
       tls,

@@ -23,7 +23,15 @@ export interface FaultControl {
  * tdekv's own controls for drills and tests (bootstrap-tenant principals only): run a probe pass now, read
  * or move the clock (`--clock manual`), and inject the faults no Azure operation can cause.
  */
-export function createHealthAdminRoutes(deps: { lifecycle: Lifecycle; clock: Clock; faults: FaultControl; authorize(req: SurfaceRequest): Promise<void>; onClockMoved(now: number): Promise<void> }) {
+export function createHealthAdminRoutes(deps: {
+  lifecycle: Lifecycle;
+  clock: Clock;
+  faults: FaultControl;
+  authorize(req: SurfaceRequest): Promise<void>;
+  onClockMoved(now: number): Promise<void>;
+  /** Calls made to Key Vault so far, to report per pass. */
+  vaultCalls(): number;
+}) {
   const body = (req: SurfaceRequest): Record<string, unknown> => {
     try {
       const v = JSON.parse(req.body.toString("utf8") || "{}");
@@ -37,7 +45,14 @@ export function createHealthAdminRoutes(deps: { lifecycle: Lifecycle; clock: Clo
     if (!path.startsWith("/_tdekv/health/") && !path.startsWith("/_tdekv/clock") && !path.startsWith("/_tdekv/chaos")) return undefined;
     try {
       await deps.authorize(req);
-      if (path === "/_tdekv/health/probe" && req.method === "POST") return armResponses.ok(await deps.lifecycle.pass());
+      if (path === "/_tdekv/health/probe" && req.method === "POST") {
+        const calls = deps.vaultCalls();
+        const cpu = process.cpuUsage();
+        const started = performance.now();
+        const pass = await deps.lifecycle.pass();
+        const used = process.cpuUsage(cpu);
+        return armResponses.ok({ ...pass, vaultCalls: deps.vaultCalls() - calls, cpuMs: (used.user + used.system) / 1000, wallMs: performance.now() - started });
+      }
       if (path === "/_tdekv/clock" && req.method === "GET") {
         return armResponses.ok({ now: new Date(deps.clock.now()).toISOString(), mode: deps.clock instanceof ManualClock ? "manual" : "system" });
       }

@@ -51,8 +51,10 @@ export class VaultFaults {
 }
 
 /** Wraps a vault client with injected faults and a per-call timeout (a slow vault is a failed call). */
-export function withFaults(inner: ServerKeyVault, faults: VaultFaults, timeoutMs: number): ServerKeyVault {
+export function withFaults(inner: ServerKeyVault, faults: VaultFaults, timeoutMs: number): ServerKeyVault & { calls(): number } {
+  let count = 0;
   async function guarded<T>(kid: string, call: () => Promise<T>): Promise<T> {
+    count++;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new KeyAccessError("timeout", `the call to Key Vault did not answer within ${timeoutMs} ms`)), timeoutMs);
@@ -70,6 +72,8 @@ export function withFaults(inner: ServerKeyVault, faults: VaultFaults, timeoutMs
     }
   }
   return {
+    /** Calls made from the SQL service to Key Vault so far (bench/monitor-scale counts them per pass). */
+    calls: () => count,
     getKey: (identity, kid) => guarded(kid, () => inner.getKey(identity, kid)),
     wrapKey: (identity, kid, alg, value) => guarded(kid, () => inner.wrapKey(identity, kid, alg, value)),
     unwrapKey: (identity, kid, alg, value) => guarded(kid, () => inner.unwrapKey(identity, kid, alg, value)),
