@@ -15,7 +15,7 @@ const runs = Number(process.argv[2] ?? 5);
 function startOnce(dataDir: string): Promise<number> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const child = spawn(process.execPath, [BIN, "start", "--data-dir", dataDir, "--port", "0", "--proxy-port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
+    const child = spawn(process.execPath, [BIN, "start", "--data-dir", dataDir, "--port", "0", "--proxy-port", "0", "--tds-port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
     let out = "";
     child.stdout.on("data", (d: Buffer) => {
       out += d.toString();

@@ -14,6 +14,7 @@ import { vaultClient } from "./sql/vault-client.js";
 import { VaultFaults, withFaults } from "./sql/faults.js";
 import { HealthStore, Lifecycle, createHealthAdminRoutes, resourceHealthProvider } from "./health/index.js";
 import { authorizeAdmin } from "./arm/index.js";
+import { startTds } from "./tds/index.js";
 
 /** What `<data-dir>/endpoints.json` holds: everything a client needs to reach this instance (issue 2 §2). */
 export interface Endpoints {
@@ -30,6 +31,8 @@ export interface Endpoints {
   imdsEndpoint: string;
   httpsPort: number;
   proxyPort: number;
+  /** The TDS listener (SQL Server clients); 0 when not listening. */
+  tdsPort: number;
   host: string;
   dataDir: string;
   pid: number;
@@ -160,6 +163,13 @@ export async function startTdekv(config: TdekvConfig, deps: { log: Logger; clock
       log: deps.log,
     });
     port = frontDoor.port;
+    let tds: Awaited<ReturnType<typeof startTds>>;
+    try {
+      tds = await startTds({ host: config.host, port: config.tdsPort, tls, log: deps.log });
+    } catch (err) {
+      await frontDoor.stop();
+      throw err;
+    }
     const reopened = await sql.reopenAll();
     sql.startWorkers();
     // The probe worker: one pass per interval, never overlapping (a slow vault delays only this loop).
@@ -187,6 +197,7 @@ export async function startTdekv(config: TdekvConfig, deps: { log: Logger; clock
       identityHeader: identity.identityHeader,
       imdsEndpoint: proxyOrigin,
       httpsPort: frontDoor.port,
+      tdsPort: tds.port,
       proxyPort: frontDoor.proxyPort,
       host: config.host,
       dataDir: config.dataDir,
@@ -199,6 +210,7 @@ export async function startTdekv(config: TdekvConfig, deps: { log: Logger; clock
       async stop() {
         clearInterval(monitor);
         await probing;
+        await tds.stop();
         await frontDoor.stop();
         await alerts.stop();
         await sql.close();

@@ -45,7 +45,7 @@ export function tempDir(prefix: string): string {
 
 export async function startInstance(opts: { dataDir?: string; env?: Record<string, string>; args?: string[] } = {}): Promise<Instance> {
   const dataDir = opts.dataDir ?? tempDir("data");
-  const child = spawn(process.execPath, [BIN, "start", "--data-dir", dataDir, "--port", "0", "--proxy-port", "0", ...(opts.args ?? [])], {
+  const child = spawn(process.execPath, [BIN, "start", "--data-dir", dataDir, "--port", "0", "--proxy-port", "0", "--tds-port", "0", ...(opts.args ?? [])], {
     env: { ...process.env, ...opts.env },
     stdio: ["ignore", "pipe", "pipe"],
   });

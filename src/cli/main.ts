@@ -24,6 +24,7 @@ interface StartOptions {
   clock?: string;
   timeScale?: string;
   vaultTimeout?: string;
+  tdsPort?: string;
 }
 
 async function start(opts: StartOptions) {
@@ -37,6 +38,7 @@ async function start(opts: StartOptions) {
     clock: opts.clock,
     timeScale: opts.timeScale,
     vaultTimeoutSeconds: opts.vaultTimeout,
+    tdsPort: opts.tdsPort,
   };
   const config = loadConfig(flags);
   const logFile = `${config.dataDir}/tdekv.log`;
@@ -135,6 +137,7 @@ export async function main(argv: string[]): Promise<void> {
     .option("--data-dir <dir>", dataDirOption)
     .option("--port <port>", `HTTPS port (env ${ENV.port}, default ${DEFAULTS.port}; 0 picks one)`, intArg)
     .option("--proxy-port <port>", `HTTPS proxy port (env ${ENV.proxyPort}, default ${DEFAULTS.proxyPort}; 0 picks one)`, intArg)
+    .option("--tds-port <port>", `TDS (SQL Server protocol) port (env ${ENV.tdsPort}, default ${DEFAULTS.tdsPort}; 0 picks one)`, intArg)
     .option("--host <host>", `address to listen on (env ${ENV.host}, default ${DEFAULTS.host})`)
     .option("--log-level <level>", `log level (env ${ENV.logLevel}, default ${DEFAULTS.logLevel})`)
     .option("--token-lifetime <seconds>", `lifetime of issued access tokens (env ${ENV.tokenLifetimeSeconds}, default ${DEFAULTS.tokenLifetimeSeconds})`, intArg)

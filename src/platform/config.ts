@@ -30,6 +30,8 @@ export interface TdekvConfig {
   timeScale: number;
   /** A call from the SQL service to Key Vault that takes longer than this has failed (a slow vault). */
   vaultTimeoutSeconds: number;
+  /** The TDS (SQL Server wire protocol) listener. 0 picks a free port. */
+  tdsPort: number;
 }
 
 export const ENV = {
@@ -47,6 +49,7 @@ export const ENV = {
   clock: "TDEKV_CLOCK",
   timeScale: "TDEKV_TIME_SCALE",
   vaultTimeoutSeconds: "TDEKV_VAULT_TIMEOUT",
+  tdsPort: "TDEKV_TDS_PORT",
 } as const;
 
 export const DEFAULTS = {
@@ -64,6 +67,7 @@ export const DEFAULTS = {
   clock: "system",
   timeScale: 1,
   vaultTimeoutSeconds: 5,
+  tdsPort: 1433,
 } as const;
 
 export class ConfigError extends Error {}
@@ -113,6 +117,7 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     clock,
     timeScale,
     vaultTimeoutSeconds: seconds("vaultTimeoutSeconds", 0.05, 120, "vault timeout"),
+    tdsPort: port("tds port", pick(flags, "tdsPort", env)),
     rotationCheckSeconds: rotation,
     dataDir: path.resolve(String(pick(flags, "dataDir", env))),
     port: port("port", pick(flags, "port", env)),
