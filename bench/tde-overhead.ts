@@ -35,7 +35,7 @@ async function encrypted(dir: string): Promise<Exec> {
   const engine = new TdeEngine(dir, systemClock);
   await engine.create("bench", new ServiceManagedProtector(new SecretBox(randomBytes(32))));
   // The engine's own connection, reached for prepared statements exactly as the plain one is.
-  const db = (engine as unknown as { handles: Map<string, { db: SQLite.Database }> }).handles.get("bench")!.db;
+  const db = engine.connection("bench");
   return { run: (s, p = []) => void db.prepare(s).run(...p), all: (s, p = []) => db.prepare(s).all(...p), prepare: (s) => db.prepare(s), close: () => engine.closeAll() };
 }
 

@@ -4,7 +4,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { spawn } from "node:child_process";
 import { randomBytes, generateKeyPairSync, privateDecrypt, publicEncrypt, constants, createHash } from "node:crypto";
-import { TdeEngine, TdeError, ServiceManagedProtector, type KeyProtector, type KeyUnwrapper, type WrappedDek } from "../src/tde/index.js";
+import { TdeEngine, TdeError, ServiceManagedProtector, MAX_OPEN_HANDLES, type KeyProtector, type KeyUnwrapper, type WrappedDek } from "../src/tde/index.js";
 import { SecretBox, ManualClock } from "../src/platform/index.js";
 import { tempDir, ROOT } from "./harness.js";
 
@@ -103,6 +103,27 @@ describe("TdeEngine", () => {
     assert.ok(dek.some((b) => b !== 0));
     engine.close("db4");
     assert.ok(dek.every((b) => b === 0));
+  });
+
+  test("thousands of open databases: file handles are bounded, evicted handles reopen with the DEK in memory", async () => {
+    const dir = tempDir("tde-many");
+    const engine = new TdeEngine(dir, new ManualClock());
+    const n = MAX_OPEN_HANDLES + 40;
+    let unwraps = 0;
+    const counting = { unwrap: async (w: WrappedDek) => (unwraps++, sm.unwrap(w)) };
+    for (let i = 0; i < n; i++) {
+      await engine.create(`m${i}`, sm);
+      engine.query(`m${i}`, "CREATE TABLE t (v INTEGER)");
+      engine.query(`m${i}`, "INSERT INTO t VALUES (?)", [i]);
+    }
+    const fds = () => fs.readdirSync("/proc/self/fd").length;
+    const before = fds();
+    for (let i = 0; i < n; i++) assert.equal(engine.query(`m${i}`, "SELECT v FROM t").rows[0]!.v, i);
+    assert.ok(fds() <= before + 3, "no descriptor growth while cycling through every database");
+    assert.equal(unwraps, 0, "evicted handles reopen with the in-memory DEK, without the protector");
+    await engine.open("m0", counting);
+    assert.equal(engine.openNames().length, n);
+    engine.closeAll();
   });
 
   test("protector change rewraps the DEK only; ServiceManaged -> customer key -> ServiceManaged", async () => {

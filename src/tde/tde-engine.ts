@@ -25,10 +25,18 @@ export interface QueryResult {
 }
 
 interface OpenDatabase {
-  db: SQLite.Database;
+  /** The file handle, when it is in the handle cache (it may be evicted and reopened with the same DEK). */
+  db: SQLite.Database | undefined;
   /** The unwrapped DEK, held only while the database is open and zeroed on close. */
   dek: Buffer;
 }
+
+/**
+ * Open file handles are bounded (each WAL database holds three descriptors): beyond this many, the least
+ * recently used handle is closed and reopened on demand with the DEK still in memory, so a fleet of
+ * thousands of databases neither runs out of descriptors nor calls the vault again (bench/monitor-scale).
+ */
+export const MAX_OPEN_HANDLES = 256;
 
 const NAME = /^[A-Za-z0-9_-]{1,128}$/;
 /** Negative: KiB, SQLite's convention. */
@@ -43,6 +51,8 @@ const SIDE_FILES = ["-wal", "-shm", "-journal"];
  */
 export class TdeEngine {
   private readonly handles = new Map<string, OpenDatabase>();
+  /** Names whose file handle is open, least recently used first. */
+  private readonly lru = new Set<string>();
 
   constructor(
     private readonly dir: string,
@@ -94,6 +104,7 @@ export class TdeEngine {
     const db = this.connect(file, dek);
     db.pragma("user_version = 1");
     this.handles.set(name, { db, dek });
+    this.touch(name);
     return record;
   }
 
@@ -133,6 +144,7 @@ export class TdeEngine {
         writeBootRecord(file, { ...record, pending: undefined, updatedAt: this.clock.now() });
       }
       this.handles.set(name, { db, dek });
+      this.touch(name);
       return;
     }
     if (unwrapError) throw unwrapError;
@@ -144,8 +156,9 @@ export class TdeEngine {
     const entry = this.handles.get(name);
     if (!entry) return;
     this.handles.delete(name);
+    this.lru.delete(name);
     try {
-      entry.db.close();
+      entry.db?.close();
     } finally {
       entry.dek.fill(0);
     }
@@ -188,18 +201,19 @@ export class TdeEngine {
   async rotateDek(name: string, unwrapper: KeyUnwrapper, protector: KeyProtector, progress: (percent: number) => void = () => {}): Promise<BootRecord> {
     await this.open(name, unwrapper);
     const entry = this.handles.get(name)!;
+    const db = this.connection(name);
     const file = this.fileOf(name);
     const record = this.bootRecord(name);
     const newDek = randomBytes(32);
     const pending = { dekId: newGuid(), dek: await protector.wrap(newDek) };
     writeBootRecord(file, { ...record, pending, updatedAt: this.clock.now() });
     progress(10);
-    entry.db.pragma("wal_checkpoint(TRUNCATE)");
-    entry.db.pragma("journal_mode = DELETE");
+    db.pragma("wal_checkpoint(TRUNCATE)");
+    db.pragma("journal_mode = DELETE");
     progress(20);
-    entry.db.pragma(`rekey = "x'${newDek.toString("hex")}'"`);
+    db.pragma(`rekey = "x'${newDek.toString("hex")}'"`);
     progress(90);
-    entry.db.pragma("journal_mode = WAL");
+    db.pragma("journal_mode = WAL");
     const done: BootRecord = { ...record, dekId: pending.dekId, dek: pending.dek, pending: undefined, updatedAt: this.clock.now() };
     writeBootRecord(file, done);
     entry.dek.fill(0);
@@ -210,15 +224,14 @@ export class TdeEngine {
 
   /** Runs one statement (or a script of several) against an open database. */
   query(name: string, sql: string, params: unknown[] = []): QueryResult {
-    const entry = this.handles.get(name);
-    if (!entry) throw new TdeError("closed", `database '${name}' is not open`);
+    const db = this.connection(name);
     try {
       let stmt: SQLite.Statement;
       try {
-        stmt = entry.db.prepare(sql);
+        stmt = db.prepare(sql);
       } catch (err) {
         if (/more than one statement/i.test((err as Error).message) && params.length === 0) {
-          entry.db.exec(sql);
+          db.exec(sql);
           return { columns: [], rows: [], changes: 0 };
         }
         throw err;
@@ -232,6 +245,32 @@ export class TdeEngine {
     } catch (err) {
       if (err instanceof TdeError) throw err;
       throw new TdeError("sql", (err as Error).message);
+    }
+  }
+
+  /**
+   * The file handle of an open database, reopened with the in-memory DEK if it was evicted from the handle
+   * cache. Throws `closed` when the database is not open (its DEK is not in memory).
+   */
+  connection(name: string): SQLite.Database {
+    const entry = this.handles.get(name);
+    if (!entry) throw new TdeError("closed", `database '${name}' is not open`);
+    if (!entry.db) entry.db = this.connect(this.fileOf(name), entry.dek);
+    this.touch(name);
+    return entry.db;
+  }
+
+  private touch(name: string): void {
+    this.lru.delete(name);
+    this.lru.add(name);
+    while (this.lru.size > MAX_OPEN_HANDLES) {
+      const oldest = this.lru.values().next().value as string;
+      this.lru.delete(oldest);
+      const e = this.handles.get(oldest);
+      if (e?.db) {
+        e.db.close();
+        e.db = undefined;
+      }
     }
   }
 
