@@ -69,6 +69,17 @@ export class ResourceStore {
   }
 
   async listByType<T = Record<string, unknown>>(scope: { subscriptionId: string; resourceGroup?: string; typeKey: string; parentId?: string }): Promise<StoredResource<T>[]> {
+    if (scope.parentId !== undefined) {
+      // Children of one resource: a primary-key range scan (cost proportional to the children, not to every
+      // resource of that type in the subscription), filtered by type afterwards.
+      const parent = resourceKey(scope.parentId);
+      const typeKey = scope.typeKey.toLowerCase();
+      const rows = await this.db.selectFrom("resources").selectAll().where("key", ">", `${parent}/`).where("key", "<", `${parent}0`).orderBy("key").execute();
+      return rows
+        .filter((row) => row.type_key === typeKey)
+        .sort((a, b) => a.created_at - b.created_at || (a.key < b.key ? -1 : 1))
+        .map((row) => ({ id: row.id, name: row.name, body: JSON.parse(row.body) as T, createdAt: row.created_at }));
+    }
     let q = this.db.selectFrom("resources").selectAll().where("subscription_id", "=", scope.subscriptionId).where("type_key", "=", scope.typeKey.toLowerCase());
     if (scope.resourceGroup !== undefined) q = q.where("resource_group_key", "=", scope.resourceGroup.toLowerCase());
     if (scope.parentId !== undefined) {

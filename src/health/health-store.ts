@@ -49,6 +49,12 @@ export class HealthStore {
       .execute();
   }
 
+  /** The database ids of a server that are Inaccessible (one query, for the per-pass window check). */
+  async inaccessibleOf(serverKey: string): Promise<Set<string>> {
+    const rows = await this.db.selectFrom("health_databases").select(["database_id", "state"]).where("server_key", "=", serverKey).execute();
+    return new Set(rows.filter((r) => (JSON.parse(r.state) as DatabaseLife).state === "Inaccessible").map((r) => r.database_id));
+  }
+
   async forgetDatabase(databaseId: string): Promise<void> {
     await this.db.deleteFrom("health_databases").where("database_id", "=", databaseId).execute();
   }

@@ -149,7 +149,11 @@ export class Lifecycle {
   private async tick(t: ProbeTarget): Promise<void> {
     const { store, clock, port } = this.deps;
     const now = clock.now();
+    // Only inaccessible databases have a window to watch: one indexed query per server, not one per database.
+    const inaccessible = await store.inaccessibleOf(t.serverKey);
+    if (inaccessible.size === 0) return;
     for (const db of await port.databases(t)) {
+      if (!inaccessible.has(db.databaseId)) continue;
       const rec = await store.database(db.databaseId, t.serverKey, now);
       const r = onTick(rec.life, now, this.deps.windowMs);
       if (!r.events.length) continue;
