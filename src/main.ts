@@ -3,7 +3,7 @@ import path from "node:path";
 import { randomBytes } from "node:crypto";
 import { type Clock, type Logger, type TdekvConfig, ManualClock, ScaledClock, SecretBox, systemClock } from "./platform/index.js";
 import { ActivityLog, insightsEventsProvider } from "./activity/index.js";
-import { createAlerts } from "./activity/alerts/index.js";
+import { createAlerts, createAlertsRoute } from "./activity/alerts/index.js";
 import { openSqliteStore } from "./storage/index.js";
 import { createIdentity } from "./identity/index.js";
 import { createArm, armAudiences } from "./arm/index.js";
@@ -125,7 +125,8 @@ export async function startTdekv(config: TdekvConfig, deps: { log: Logger; clock
     arm.register(sql.provider);
     const activityLog = new ActivityLog(store.db, clock, config.activityLogDelaySeconds * 1000);
     arm.register(insightsEventsProvider(activityLog));
-    const alerts = createAlerts({ db: store.db, clock, log: deps.log, arm: arm.services, activityLog, smtpUrl: config.smtpUrl });
+    const alerts = createAlerts({ db: store.db, clock, log: deps.log, arm: arm.services, activityLog, smtpUrl: config.smtpUrl, autohealWindowMs: config.autohealWindowSeconds * 1000 });
+    const alertsRoute = createAlertsRoute(alerts, { tokens: identity.tokens, audiences: armAudienceList, directory: identity.directory });
     for (const provider of alerts.providers) arm.register(provider);
     const healthStore = new HealthStore(store.db);
     const lifecycle = new Lifecycle({ store: healthStore, activity: activityLog, port: sql.lifecyclePort, clock, log: deps.log, windowMs: config.autohealWindowSeconds * 1000 });
@@ -159,13 +160,13 @@ export async function startTdekv(config: TdekvConfig, deps: { log: Logger; clock
       host: config.host,
       port: config.port,
       proxyPort: config.proxyPort,
-      surfaces: { login: identity.routes, graph: identity.graph, arm: async (req) => (await healthAdmin(req)) ?? (await sql.queryRoute(req)) ?? arm.surface(req), vault: vault.dataPlane.surface },
+      surfaces: { login: identity.routes, graph: identity.graph, arm: async (req) => (await healthAdmin(req)) ?? (await alertsRoute(req)) ?? (await sql.queryRoute(req)) ?? arm.surface(req), vault: vault.dataPlane.surface },
       log: deps.log,
     });
     port = frontDoor.port;
     let tds: Awaited<ReturnType<typeof startTds>>;
     try {
-      tds = await startTds({ host: config.host, port: config.tdsPort, tls, log: deps.log });
+      tds = await startTds({ host: config.host, port: config.tdsPort, tls, log: deps.log, access: sql.dataAccess });
     } catch (err) {
       await frontDoor.stop();
       throw err;

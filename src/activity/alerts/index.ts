@@ -2,6 +2,20 @@ import type { ArmServices, ResourceProvider } from "../../arm/index.js";
 import type { Clock, Logger } from "../../platform/index.js";
 import type { Db } from "../../storage/index.js";
 import type { ActivityLog } from "../activity-log.js";
+import { actionGroupsProvider } from "./action-groups-provider.js";
+import { alertRulesProvider } from "./alert-rules-provider.js";
+import { AlertsWorker } from "./alerts-worker.js";
+import { DeliveryWorker } from "./delivery-worker.js";
+import { Dispatcher } from "./dispatcher.js";
+import { EmailSender } from "./email-sender.js";
+import { OutboxStore, type OutboxQuery } from "./outbox-store.js";
+import { notificationDetail, notificationSummary } from "./outbox-view.js";
+
+export { createAlertsRoute } from "./outbox-route.js";
+export type { OutboxQuery } from "./outbox-store.js";
+export type { NotificationStatus } from "./schema.js";
+export { renderMessage, type RenderedMessage } from "./email-template.js";
+export { commonAlertPayload, legacyActivityLogPayload, COMMON_SCHEMA_ID, LEGACY_SCHEMA_ID } from "./payloads.js";
 
 /** What the alerts component gets from the composition root. */
 export interface AlertsDeps {
@@ -12,17 +26,63 @@ export interface AlertsDeps {
   activityLog: ActivityLog;
   /** SMTP server for emailReceivers (--smtp-url), e.g. smtp://127.0.0.1:2525; undefined: emails go to the outbox. */
   smtpUrl: string | undefined;
+  /** --autoheal-window in ms, named in emails ("fix access before …"); the seed's 30 minutes when absent. */
+  autohealWindowMs?: number;
 }
+
+export type NotificationSummary = ReturnType<typeof notificationSummary>;
+export type NotificationDetail = ReturnType<typeof notificationDetail>;
 
 export interface Alerts {
   /** Microsoft.Insights actionGroups and activityLogAlerts. */
   providers: ResourceProvider[];
-  /** Starts the dispatcher worker that follows the Activity Log. */
+  /** Starts the dispatcher worker that follows the Activity Log, and the delivery worker. */
   start(): void;
   stop(): Promise<void>;
+  /** The delivery outbox, newest first: every notification, its status and its last result. */
+  outbox(query: OutboxQuery): Promise<NotificationSummary[]>;
+  /** One notification with its exact payload and every attempt; undefined if unknown or outside the subscriptions. */
+  notification(id: string, subscriptionIds?: string[]): Promise<NotificationDetail | undefined>;
 }
 
-/** Stub: action groups, alert rules and delivery are being built (issue 6). */
-export function createAlerts(_deps: AlertsDeps): Alerts {
-  return { providers: [], start() {}, async stop() {} };
+/**
+ * Action groups, activity-log alert rules and their delivery (issue 6). The lifecycle and ARM only append
+ * to the Activity Log; the dispatcher follows it and fills a persistent outbox, and the delivery worker
+ * empties it (webhooks, logic apps, runbooks and functions over HTTP, email over SMTP; other receivers are
+ * kept in the outbox). See docs/designs/2026-11-28-alerts.md.
+ */
+export function createAlerts(deps: AlertsDeps): Alerts {
+  const outbox = new OutboxStore(deps.db);
+  const dispatcher = new Dispatcher({
+    arm: deps.arm,
+    clock: deps.clock,
+    log: deps.log,
+    activityLog: deps.activityLog,
+    outbox,
+    smtpConfigured: Boolean(deps.smtpUrl),
+    autohealWindowMs: deps.autohealWindowMs,
+  });
+  let worker: AlertsWorker | undefined;
+  const delivery = new DeliveryWorker({
+    outbox,
+    clock: deps.clock,
+    log: deps.log,
+    email: deps.smtpUrl ? new EmailSender(deps.smtpUrl) : undefined,
+    onSettled: () => worker?.kick("deliver"),
+  });
+  worker = new AlertsWorker({ clock: deps.clock, log: deps.log, activityLog: deps.activityLog, dispatcher, delivery });
+  const w = worker;
+  return {
+    providers: [actionGroupsProvider(deps.arm), alertRulesProvider(deps.arm)],
+    start: () => w.start(),
+    stop: () => w.stop(),
+    async outbox(query) {
+      return (await outbox.query(query)).map(notificationSummary);
+    },
+    async notification(id, subscriptionIds) {
+      const found = await outbox.get(id);
+      if (!found || (subscriptionIds && !subscriptionIds.map((s) => s.toLowerCase()).includes(found.row.subscription_id))) return undefined;
+      return notificationDetail(found.row, found.attempts);
+    },
+  };
 }

@@ -6,6 +6,7 @@ import { sql } from "./0004-sql.js";
 import { activity } from "./0005-activity.js";
 import { alerts } from "./0006-alerts.js";
 import { health } from "./0007-health.js";
+import { backup } from "./0008-backup.js";
 
 /**
  * Numbered migrations, embedded in code so one build carries its schema, and one list serves SQLite and
@@ -19,6 +20,9 @@ const migrations: Record<string, Migration> = {
   "0005_activity": activity,
   "0006_alerts": alerts,
   "0007_health": health,
+  // 0006 shipped empty for a while; it is idempotent now, so data dirs that recorded it empty get its tables.
+  "0009_alerts_tables": alerts,
+  "0008_backup": backup,
 };
 
 export const migrationProvider: MigrationProvider = {
