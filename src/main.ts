@@ -153,14 +153,16 @@ export async function startTdekv(config: TdekvConfig, deps: { log: Logger; clock
       faults,
       authorize: (req) => authorizeAdmin(req, adminDeps),
       onClockMoved: async (now) => writeAtomic(manualClockFile, String(now)),
+      windowMs: config.autohealWindowSeconds * 1000,
       vaultCalls: () => sqlVault.calls(),
     });
+    const backupAdmin = sql.backup.adminRoutes((req) => authorizeAdmin(req, adminDeps));
     const frontDoor = await startFrontDoor({
       tls,
       host: config.host,
       port: config.port,
       proxyPort: config.proxyPort,
-      surfaces: { login: identity.routes, graph: identity.graph, arm: async (req) => (await healthAdmin(req)) ?? (await alertsRoute(req)) ?? (await sql.queryRoute(req)) ?? arm.surface(req), vault: vault.dataPlane.surface },
+      surfaces: { login: identity.routes, graph: identity.graph, arm: async (req) => (await healthAdmin(req)) ?? (await backupAdmin(req)) ?? (await alertsRoute(req)) ?? (await sql.queryRoute(req)) ?? arm.surface(req), vault: vault.dataPlane.surface },
       log: deps.log,
     });
     port = frontDoor.port;

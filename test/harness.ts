@@ -12,22 +12,8 @@ import { fileURLToPath } from "node:url";
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const BIN = path.join(ROOT, "bin", "tdekv.js");
 
-export interface Endpoints {
-  armEndpoint: string;
-  authorityHost: string;
-  proxyUrl: string;
-  caCertFile: string;
-  tenantId: string;
-  subscriptionId: string;
-  clientId: string;
-  clientSecret: string;
-  identityEndpoint: string;
-  identityHeader: string;
-  imdsEndpoint: string;
-  httpsPort: number;
-  proxyPort: number;
-  dataDir: string;
-}
+export type { Endpoints } from "../src/main.js";
+import type { Endpoints } from "../src/main.js";
 
 export interface Instance {
   endpoints: Endpoints;

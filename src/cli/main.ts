@@ -2,6 +2,13 @@ import { Command, InvalidArgumentError } from "commander";
 import { type ConfigInput, ConfigError, createLogger, loadConfig, resolveDataDir, DEFAULTS, ENV } from "../platform/index.js";
 import { startTdekv } from "../main.js";
 import { readEndpoints, isRunning, call, adminToken } from "./instance.js";
+import { renderTable } from "./render.js";
+import { registerAlerts } from "./alerts.js";
+
+export { renderTable };
+import { registerDoctor } from "./doctor.js";
+import { registerChaos } from "./chaos.js";
+import { registerDemo } from "./demo.js";
 
 const dataDirOption = `data directory (env ${ENV.dataDir}, default ${DEFAULTS.dataDir})`;
 
@@ -103,14 +110,6 @@ async function admin(dataDir: string | undefined, method: string, path: string, 
   process.stdout.write(JSON.stringify(res.body, null, 2) + "\n");
 }
 
-/** Renders rows as an aligned text table (sqlcmd-like), values JSON-encoded only when not plain. */
-export function renderTable(columns: string[], rows: Record<string, unknown>[]): string {
-  const cell = (v: unknown) => (v === null || v === undefined ? "NULL" : typeof v === "object" ? JSON.stringify(v) : String(v));
-  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
-  const line = (vals: string[]) => vals.map((v, i) => v.padEnd(widths[i]!)).join("  ").trimEnd();
-  return [line(columns), line(widths.map((w) => "-".repeat(w))), ...rows.map((r) => line(columns.map((c) => cell(r[c])))), `(${rows.length} row${rows.length === 1 ? "" : "s"} affected)`].join("\n") + "\n";
-}
-
 async function sqlQuery(statement: string, o: { server: string; database: string; param?: string[]; json?: boolean; dataDir?: string }) {
   const ep = readEndpoints(resolveDataDir(o.dataDir));
   const res = await call(ep, "POST", "/_tdekv/sql/query", { token: await adminToken(ep), json: { server: o.server, database: o.database, sql: statement, params: o.param ?? [] } });
@@ -196,23 +195,10 @@ export async function main(argv: string[]): Promise<void> {
     .description("move a manual clock forward, e.g. 31m, 2h, 90s, then evaluate the lifecycle")
     .option("--data-dir <dir>", dataDirOption)
     .action((by: string, o: { dataDir?: string }) => admin(o.dataDir, "POST", "/_tdekv/clock/advance", { by }));
-  const chaos = program.command("chaos").description("inject the faults between SQL and Key Vault that no Azure operation causes");
-  const fault = (name: string, kind: string, help: string, extra?: (c: Command) => Command) => {
-    let c = chaos.command(`${name} <vault>`).description(help).option("--data-dir <dir>", dataDirOption);
-    if (extra) c = extra(c);
-    c.action((vault: string, o: { dataDir?: string; rate?: string; delay?: string }) =>
-      admin(o.dataDir, "PUT", `/_tdekv/chaos/faults/${encodeURIComponent(vault.toLowerCase())}`, { kind, ...(o.rate ? { rate: Number(o.rate) } : {}), ...(o.delay ? { delay: o.delay } : {}) }),
-    );
-  };
-  fault("vault-unreachable", "unreachable", "the vault cannot be reached (network error)");
-  fault("vault-slow", "slow", "the vault answers slower than the 5 s timeout", (c) => c.option("--delay <duration>", "added latency", "10s"));
-  fault("vault-5xx", "5xx", "the vault answers 503");
-  fault("vault-intermittent", "intermittent", "calls fail at random", (c) => c.option("--rate <0-1>", "failure probability per call", "0.5"));
-  chaos
-    .command("clear [vault]")
-    .description("remove injected faults (all, or one vault's)")
-    .option("--data-dir <dir>", dataDirOption)
-    .action((vault: string | undefined, o: { dataDir?: string }) => admin(o.dataDir, "DELETE", vault ? `/_tdekv/chaos/faults/${encodeURIComponent(vault.toLowerCase())}` : "/_tdekv/chaos/faults", undefined));
+  registerDoctor(program, dataDirOption);
+  registerChaos(program, dataDirOption);
+  registerDemo(program, dataDirOption);
+  registerAlerts(program, dataDirOption);
   try {
     await program.parseAsync(argv);
   } catch (err) {

@@ -29,6 +29,8 @@ export function createHealthAdminRoutes(deps: {
   faults: FaultControl;
   authorize(req: SurfaceRequest): Promise<void>;
   onClockMoved(now: number): Promise<void>;
+  /** The auto-heal window (--autoheal-window), reported with the clock for `tdekv doctor`. */
+  windowMs?: number;
   /** Calls made to Key Vault so far, to report per pass. */
   vaultCalls(): number;
 }) {
@@ -54,7 +56,11 @@ export function createHealthAdminRoutes(deps: {
         return armResponses.ok({ ...pass, vaultCalls: deps.vaultCalls() - calls, cpuMs: (used.user + used.system) / 1000, wallMs: performance.now() - started });
       }
       if (path === "/_tdekv/clock" && req.method === "GET") {
-        return armResponses.ok({ now: new Date(deps.clock.now()).toISOString(), mode: deps.clock instanceof ManualClock ? "manual" : "system" });
+        return armResponses.ok({
+          now: new Date(deps.clock.now()).toISOString(),
+          mode: deps.clock instanceof ManualClock ? "manual" : "system",
+          ...(deps.windowMs !== undefined ? { autohealWindowSeconds: deps.windowMs / 1000 } : {}),
+        });
       }
       if (path === "/_tdekv/clock/advance" && req.method === "POST") {
         if (!(deps.clock instanceof ManualClock)) throw new ArmError(409, "ClockNotManual", "The clock only moves by hand when tdekv runs with --clock manual.");

@@ -120,7 +120,10 @@ export class Directory {
   async createServicePrincipal(tenantId: string, displayName: string): Promise<ServicePrincipalCredentials> {
     const clientId = newGuid();
     const objectId = newGuid();
-    const clientSecret = newSecret();
+    // A secret that starts with "-" reads as an option to az's argument parser (`az login -p -x…` fails), so
+    // draw again until it starts with a letter or digit.
+    let clientSecret = newSecret();
+    while (!/^[A-Za-z0-9]/.test(clientSecret)) clientSecret = newSecret();
     await this.db
       .insertInto("principals")
       .values({

@@ -14,10 +14,16 @@ import { reopenAll, type ReopenReport } from "./startup.js";
 import { TdeService } from "./tde-service.js";
 import { autoRotationPass } from "./auto-rotation.js";
 import { DekRegenerations } from "./dek-regeneration.js";
+import { DataAccess } from "./data-access.js";
+import { createBackup, noBackup, type SqlPort } from "../backup/index.js";
+import { KeyAccessError } from "./key-access.js";
+import { currentProtector, keyAccessToArm, unwrapperForServer } from "./protector-ops.js";
+import type { ServerBody } from "./sql-context.js";
 
 export { type ServerKeyVault, type VaultKeyInfo, KeyAccessError, type KeyAccessCause, classifyVaultError, validateKey } from "./key-access.js";
 export type { ReopenReport } from "./startup.js";
 export type { LifecycleHooks } from "./sql-context.js";
+export { DataAccess, DataAccessError, TransactionGate, accessErrors, SQL_AUDIENCES, type ServerRef, type OpenedDatabase } from "./data-access.js";
 
 export interface SqlDeps {
   db: Db;
@@ -38,8 +44,12 @@ export interface SqlDeps {
 export function createSql(deps: SqlDeps) {
   const engine = new TdeEngine(path.join(deps.dataDir, "databases"), deps.clock);
   const tde = new TdeService(engine, new ServiceManagedProtector(deps.box), deps.vault);
-  const ctx: SqlContext = { arm: deps.arm, directory: deps.directory, clock: deps.clock, log: deps.log, db: deps.db, tde, vault: deps.vault, lifecycle: noLifecycle };
+  const ctx: SqlContext = { arm: deps.arm, directory: deps.directory, clock: deps.clock, log: deps.log, db: deps.db, tde, vault: deps.vault, lifecycle: noLifecycle, backup: noBackup };
+  // Backups, restores and geo-replication (issue 10): the archive runs as the engine's hooks.
+  const backup = createBackup({ arm: deps.arm, db: deps.db, clock: deps.clock, log: deps.log, engine, dataDir: deps.dataDir, sql: backupPort(ctx) });
+  ctx.backup = backup.hooks;
   const logins = new Logins(deps.db);
+  const dataAccess = new DataAccess(ctx, logins, deps.tokens, new DekRegenerations(ctx, deps.log));
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<unknown> = Promise.resolve();
   return {
@@ -49,22 +59,41 @@ export function createSql(deps: SqlDeps) {
         running = running.then(() => autoRotationPass(ctx, deps.log)).catch((err: Error) => deps.log.error({ err: err.message }, "auto-rotation pass failed"));
       }, deps.rotationCheckMs);
       timer.unref();
+      backup.start();
     },
     rotationPass: () => autoRotationPass(ctx, deps.log),
     provider: sqlProvider(ctx, logins),
     /** The lifecycle's view of Microsoft.Sql (health/ decides, this acts). */
-    lifecyclePort: lifecyclePort(ctx),
+    lifecyclePort: lifecyclePort(ctx, (file) => dataAccess.databaseClosed(file)),
     setLifecycle(hooks: LifecycleHooks) {
       ctx.lifecycle = hooks;
     },
-    queryRoute: createQueryRoute(ctx, deps.tokens, deps.audiences, new DekRegenerations(ctx, deps.log)),
+    queryRoute: createQueryRoute(dataAccess, deps.tokens, deps.audiences),
+    /** Servers, logins and databases as the TDS endpoint and the query route reach them. */
+    dataAccess,
     logins,
     engine,
-    reopenAll: (): Promise<ReopenReport> => reopenAll(ctx),
+    reopenAll: async (): Promise<ReopenReport> => {
+      await backup.init();
+      return reopenAll(ctx);
+    },
+    /** Backups, restores, geo-replication and failover groups (issue 10). */
+    backup,
     async close() {
       if (timer) clearInterval(timer);
       await running;
+      await backup.stop();
       engine.closeAll();
+      backup.close();
     },
+  };
+}
+
+/** What backup/ needs from Microsoft.Sql: the protectors and unwrappers of a server, and the seed's key errors. */
+function backupPort(ctx: SqlContext): SqlPort {
+  return {
+    currentProtector: (server) => currentProtector(ctx, server as ServerBody),
+    unwrapper: (server) => unwrapperForServer(ctx, server as ServerBody),
+    keyAccessError: (serverName, err, kid) => (err instanceof KeyAccessError ? keyAccessToArm(serverName, err, kid) : undefined),
   };
 }

@@ -21,8 +21,11 @@ export function outcomeOf(server: string, err: unknown, kid: string): ProbeOutco
 
 const flavorOf = (serverId: string): SqlFlavor => (/\/providers\/microsoft\.sql\/managedinstances\//i.test(serverId) ? MANAGED_INSTANCE : LOGICAL_SERVER);
 
-/** Microsoft.Sql's side of the lifecycle: it acts, health/ decides. */
-export function lifecyclePort(ctx: SqlContext): LifecyclePort {
+/**
+ * Microsoft.Sql's side of the lifecycle: it acts, health/ decides. `closed` hears of every file the
+ * lifecycle closes, so open TDS sessions on it end (issue 8 §4).
+ */
+export function lifecyclePort(ctx: SqlContext, closed: (file: string) => void = () => {}): LifecyclePort {
   async function targetFor(server: ServerBody, protector: ProtectorBody | undefined): Promise<ProbeTarget> {
     const sub = await ctx.directory.getSubscription(subscriptionOf(server.id));
     return {
@@ -84,6 +87,7 @@ export function lifecyclePort(ctx: SqlContext): LifecyclePort {
     },
     close(db) {
       ctx.tde.engine.close(db.databaseId);
+      closed(db.databaseId);
     },
     async open(t, db) {
       const server = await serverOf(t.serverId);
@@ -104,6 +108,8 @@ export function lifecyclePort(ctx: SqlContext): LifecyclePort {
       // and any tags will be lost".
       if (opts.loseSettings) delete body.tags;
       await ctx.arm.store.put({ id: stored.id, subscriptionId: subscriptionOf(stored.id), resourceGroup: resourceGroupOf(stored.id), typeKey: databasesTypeKey(flavorOf(stored.id)), name: stored.name, body });
+      // ... and the PITR history and failover group membership and links go too (issue 10, src/backup).
+      if (opts.loseSettings && flavorOf(stored.id) === LOGICAL_SERVER) await ctx.backup.settingsLost(body);
     },
   };
 }

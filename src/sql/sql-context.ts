@@ -7,6 +7,7 @@ import type { SqlFlavor } from "./domain/flavor.js";
 import type { ServerKeyVault } from "./key-access.js";
 import type { TdeService } from "./tde-service.js";
 import type { ProbeOutcome } from "../health/index.js";
+import type { BackupHooks } from "../backup/index.js";
 
 export interface IdentityBody {
   type: string;
@@ -79,6 +80,8 @@ export const noLifecycle: LifecycleHooks = {
 /** What the Microsoft.Sql providers share. */
 export interface SqlContext {
   lifecycle: LifecycleHooks;
+  /** Backups, restores and geo-replication (issue 10; src/backup). */
+  backup: BackupHooks;
   arm: ArmServices;
   directory: Directory;
   clock: Clock;

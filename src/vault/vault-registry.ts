@@ -3,29 +3,6 @@
  * network ACLs, soft delete; role assignments) and its data plane (keys, crypto, authorization).
  * The management plane implements it; the data plane (and later sql/ and health/) only reads through it.
  */
-export type KeyPermission =
-  | "all"
-  | "get"
-  | "list"
-  | "create"
-  | "update"
-  | "import"
-  | "delete"
-  | "recover"
-  | "backup"
-  | "restore"
-  | "purge"
-  | "encrypt"
-  | "decrypt"
-  | "wrapKey"
-  | "unwrapKey"
-  | "sign"
-  | "verify"
-  | "release"
-  | "rotate"
-  | "getrotationpolicy"
-  | "setrotationpolicy";
-
 export interface AccessPolicyEntry {
   tenantId: string;
   objectId: string;

@@ -25,9 +25,6 @@ export function databaseHandlers(ctx: SqlContext, flavor: SqlFlavor, requireServ
     const body = tracked.requireObjectBody(call.body);
     const props = (tracked.isObject(body.properties) ? body.properties : {}) as Record<string, unknown>;
     const createMode = typeof props.createMode === "string" ? props.createMode : "Default";
-    if (!existing && createMode.toLowerCase() !== "default") {
-      throw armErrors.invalidParameter(`Create mode '${createMode}' is not supported by this tdekv build yet; only 'Default' is.`, "createMode");
-    }
     const location = existing?.body.location ?? (body.location === undefined ? server.location : tracked.normalizeLocation(body.location));
     const tags = tracked.readTags(body.tags) ?? existing?.body.tags;
     const db: DatabaseBody = existing
@@ -57,6 +54,11 @@ export function databaseHandlers(ctx: SqlContext, flavor: SqlFlavor, requireServ
             earliestRestoreDate: new Date(ctx.clock.now()).toISOString(),
           },
         };
+    // Restores, copies and geo-secondaries are long-running operations of backup/ (issue 10).
+    if (createMode.toLowerCase() !== "default" && !patch) {
+      if (flavor.parentType !== "servers") throw armErrors.invalidParameter(`Create mode '${createMode}' is not supported for managed instance databases by this tdekv build; only 'Default' is.`, "createMode");
+      return ctx.backup.createDatabase(call, server, db, createMode, props);
+    }
     if (!existing) await createDatabaseFile(ctx, server, db);
     const isNew = await ctx.arm.store.put({ id: db.id, subscriptionId: call.subscription.id, resourceGroup: call.ref.resourceGroup, typeKey: databasesTypeKey(flavor), name: db.name, body: db });
     return okOrCreated(isNew, db);
@@ -66,7 +68,8 @@ export function databaseHandlers(ctx: SqlContext, flavor: SqlFlavor, requireServ
     const server = await requireServer(call);
     if (call.kind === "collection") {
       if (call.method !== "GET") throw armErrors.methodNotAllowed(call.method, call.req.path);
-      return list((await listDatabases(ctx, flavor, server, call.subscription.id)).map((r) => r.body));
+      const rows = await listDatabases(ctx, flavor, server, call.subscription.id);
+      return list(await Promise.all(rows.map((r) => ctx.backup.decorate(r.body))));
     }
     if (call.kind === "action") throw armErrors.pathNotFound(call.req.path);
     const id = `${server.id}/databases/${call.ref.names[1]}`;
@@ -78,7 +81,8 @@ export function databaseHandlers(ctx: SqlContext, flavor: SqlFlavor, requireServ
       case "GET": {
         const r = await ctx.arm.store.get<DatabaseBody>(id);
         if (!r) throw notFound(call);
-        return ok(r.body);
+        // Live read-only properties: earliestRestoreDate, failoverGroupId, secondaryType.
+        return ok(await ctx.backup.decorate(r.body));
       }
       case "DELETE": {
         const r = await ctx.arm.store.get<DatabaseBody>(id);

@@ -31,6 +31,8 @@ export function sqlProvider(ctx: SqlContext, logins: Logins): ResourceProvider {
     routes.set(`${p}/databases/transparentDataEncryption`, dbs.transparentDataEncryption);
     routes.set(`${p}/databases/encryptionProtector`, kp.databaseProtector);
     routes.set(`${p}/${flavor === LOGICAL_SERVER ? "inaccessibleDatabases" : "inaccessibleManagedDatabases"}`, dbs.inaccessible);
+    // Backups, restorable dropped databases, failover groups and replication links (issue 10; logical servers).
+    if (flavor === LOGICAL_SERVER) for (const [type, handler] of ctx.backup.routes) routes.set(type, (call) => handler(call, requireServer));
   }
 
   return {
@@ -44,12 +46,15 @@ export function sqlProvider(ctx: SqlContext, logins: Logins): ResourceProvider {
         const ref = parseResourceId(r.id);
         if (!ref || ref.namespace.toLowerCase() !== "microsoft.sql") continue;
         if (ref.types.length === 1) {
+          await ctx.backup.serverDeleted(r.id);
           await ctx.directory.deleteManagedIdentity("SystemAssigned", r.id);
           await logins.remove(r.id);
           await ctx.lifecycle.forgetServer(r.id);
         } else if (ref.types.length === 2 && ref.types[1]!.toLowerCase() === "databases") {
           const db = r.body as unknown as DatabaseBody;
           if (db.properties?.databaseId) {
+            // The final log backup and the restorable dropped record come first (issue 10).
+            if (ref.types[0]!.toLowerCase() === "servers") await ctx.backup.databaseDeleted(db, removed);
             ctx.tde.engine.drop(db.properties.databaseId);
             await ctx.lifecycle.forgetDatabase(db.properties.databaseId);
           }
