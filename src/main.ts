@@ -124,6 +124,9 @@ export async function startTdekv(config: TdekvConfig, deps: { log: Logger; clock
     });
     arm.register(sql.provider);
     const activityLog = new ActivityLog(store.db, clock, config.activityLogDelaySeconds * 1000);
+    arm.services.recordOperation = async (e) => {
+      await activityLog.append({ ...e, category: "Administrative", eventName: "EndRequest", level: "Informational" });
+    };
     arm.register(insightsEventsProvider(activityLog));
     const alerts = createAlerts({ db: store.db, clock, log: deps.log, arm: arm.services, activityLog, smtpUrl: config.smtpUrl, autohealWindowMs: config.autohealWindowSeconds * 1000 });
     const alertsRoute = createAlertsRoute(alerts, { tokens: identity.tokens, audiences: armAudienceList, directory: identity.directory });

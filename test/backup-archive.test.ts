@@ -20,7 +20,7 @@ const MIN = 60_000;
 const master = randomBytes(32);
 const sm = new ServiceManagedProtector(new SecretBox(master));
 
-function rig(opts: { snapshotIntervalMs?: number } = {}) {
+function rig(opts: { snapshotIntervalMs?: number; snapshotSliceBytes?: number } = {}) {
   const dir = tempDir("archive");
   const clock = new ManualClock(Date.UTC(2026, 5, 1));
   const engine = new TdeEngine(path.join(dir, "databases"), clock);
@@ -290,6 +290,95 @@ describe("T3 snapshot guard", () => {
       },
       (e: unknown) => e instanceof ArchiveDamagedError || /SQLITE_CORRUPT|malformed|not a database|NOTADB/i.test(`${(e as { code?: string }).code} ${(e as Error).message}`),
     );
+    engine.closeAll();
+    archiver.close();
+  });
+});
+
+describe("T10 the periodic snapshot does not stall writes", () => {
+  test("a commit during a snapshot returns while the copy is unfinished; the copy plus redo restores exactly", async () => {
+    // One 4 KiB slice per turn of the event loop: the ~1 MB file takes hundreds of turns, and the test runs
+    // no turn between its writes, so every write below happens while the copy is unfinished.
+    const { dir, clock, engine, archiver } = rig({ snapshotIntervalMs: 90_000, snapshotSliceBytes: 4096 });
+    await engine.create("db", sm);
+    engine.query("db", "CREATE TABLE big (v BLOB)");
+    engine.query("db", "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < 300) INSERT INTO big SELECT randomblob(3000) FROM n");
+    engine.query("db", "CREATE TABLE t (v TEXT)");
+    const state = (): string => JSON.stringify([engine.query("db", "SELECT v FROM t ORDER BY rowid").rows, engine.query("db", "SELECT hex(v) AS h FROM big ORDER BY rowid").rows]);
+    const t0 = clock.now();
+    const expected: [number, string][] = [];
+    clock.advance(MIN);
+    engine.query("db", "INSERT INTO t VALUES (?)", [`${MARKER}-A`]);
+    expected.push([clock.now(), state()]);
+    assert.equal(archiver.snapshotInProgress("db"), false);
+    clock.advance(MIN);
+    // The snapshot is due: this commit starts it and returns with the copy unfinished.
+    engine.query("db", "INSERT INTO t VALUES (?)", [`${MARKER}-B`]);
+    assert.equal(archiver.snapshotInProgress("db"), true, "the commit that started the snapshot returned before the copy finished");
+    expected.push([clock.now(), state()]);
+    const from = readGenerations(archiver.root, "db")[0]!.meta.snapshots.length;
+    assert.equal(from, 1, "no snapshot is recorded while it is being copied");
+    clock.advance(MIN);
+    // Writes during the copy complete, including ones rewriting pages the copy has not reached or has passed,
+    // and an owned checkpoint writes them back into the file being copied.
+    engine.query("db", "INSERT INTO t VALUES (?)", [`${MARKER}-C`]);
+    engine.query("db", "UPDATE big SET v = randomblob(3000) WHERE rowid % 3 = 0");
+    engine.query("db", "DELETE FROM big WHERE rowid > 250");
+    expected.push([clock.now(), state()]);
+    engine.checkpoint("db");
+    assert.equal(archiver.snapshotInProgress("db"), true, "still copying after the checkpoint");
+    clock.advance(MIN);
+    engine.query("db", "INSERT INTO t VALUES (?)", [`${MARKER}-D`]);
+    engine.query("db", "UPDATE big SET v = randomblob(3000) WHERE rowid % 5 = 0");
+    expected.push([clock.now(), state()]);
+    assert.equal(archiver.snapshotInProgress("db"), true);
+    await archiver.snapshotSettled("db");
+    assert.equal(archiver.snapshotInProgress("db"), false);
+    const gens = readGenerations(archiver.root, "db");
+    assert.equal(gens.length, 1);
+    const g = gens[0]!;
+    assert.equal(g.meta.snapshots.length, 2, "the incremental snapshot was recorded");
+    const snap = g.meta.snapshots[1]!;
+    const last = latestPoint(gens)!;
+    assert.equal(snap.index, last.walIndex, "the snapshot names the start of the live segment (copy plus redo of the segments sealed meanwhile)");
+    assert.ok(snap.index >= 2);
+    const dek = await sm.unwrap(g.meta.keyEpochs[0]!.wrapped);
+    const staging = path.join(dir, "staging");
+    const restored = (at: number): string => {
+      const point = pointAt(gens, at)!;
+      const file = buildAt(g, point, dek, staging);
+      const db = connectEncrypted(file, dek);
+      try {
+        assert.equal((db.pragma("integrity_check") as { integrity_check: string }[])[0]!.integrity_check, "ok");
+        return JSON.stringify([db.prepare("SELECT v FROM t ORDER BY rowid").all(), db.prepare("SELECT hex(v) AS h FROM big ORDER BY rowid").all()]);
+      } finally {
+        db.close();
+      }
+    };
+    for (const [at, want] of expected) assert.equal(restored(at), want, `restore at t0+${(at - t0) / MIN} min`);
+    // The latest point is built from the new snapshot alone plus its own segment: the snapshot itself is exact.
+    assert.equal(pointAt(gens, expected[3]![0])!.walIndex, snap.index);
+    assert.deepEqual(filesContaining(dir, MARKER), [], "no plaintext anywhere");
+    engine.closeAll();
+    archiver.close();
+  });
+
+  test("a copy under way is dropped, never recorded, when a new generation starts", async () => {
+    const { clock, engine, archiver } = rig({ snapshotIntervalMs: 90_000, snapshotSliceBytes: 4096 });
+    await engine.create("db", sm);
+    engine.query("db", "CREATE TABLE big (v BLOB)");
+    engine.query("db", "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < 100) INSERT INTO big SELECT randomblob(3000) FROM n");
+    clock.advance(2 * MIN);
+    engine.query("db", "INSERT INTO big VALUES (x'00')");
+    assert.equal(archiver.snapshotInProgress("db"), true);
+    const genBefore = readGenerations(archiver.root, "db")[0]!;
+    archiver.restart("db", "opened");
+    assert.equal(archiver.snapshotInProgress("db"), false);
+    await archiver.snapshotSettled("db");
+    await new Promise((r) => setImmediate(r));
+    const old = readGenerations(archiver.root, "db").find((g) => g.meta.genId === genBefore.meta.genId)!;
+    assert.equal(old.meta.snapshots.length, 1, "the abandoned copy is not recorded");
+    assert.deepEqual(fs.readdirSync(path.dirname(old.paths.snapshot(0))).filter((f) => f.endsWith(".tmp")), [], "its temp file is gone");
     engine.closeAll();
     archiver.close();
   });

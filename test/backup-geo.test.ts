@@ -146,6 +146,31 @@ describe("T6 a planned failover keeps committed data", () => {
   });
 });
 
+describe("T6b the failover group listener follows the primary", () => {
+  test("<fg>.database.windows.net reaches the current primary and <fg>.secondary.database.windows.net the secondary, before and after set-primary", async () => {
+    const g = await geoPair("ls");
+    await ok("sql", "failover-group", "create", "-g", RG, "-s", g.p1, "-n", "fg-ls", "--partner-server", g.p2, "--failover-policy", "Manual", "--add-db", "db", "-o", "none");
+    const rw = "fg-ls.database.windows.net";
+    const ro = "fg-ls.secondary.database.windows.net";
+    // The listener is not a server: without routing the data path answers "no such server".
+    await query(rw, "db", "INSERT INTO t (v) VALUES ('via listener 1')");
+    assert.deepEqual(await fingerprint(rw, "db"), await fingerprint(g.p1, "db"), "the read-write listener is the primary");
+    assert.equal((await query(g.p1, "db", "SELECT count(*) AS n FROM t WHERE v = 'via listener 1'"))[0]!.n, 1, "the write landed on the primary");
+    const refused = await d.query(ro, "db", "INSERT INTO t (v) VALUES ('x')");
+    assert.equal(refused.status, 400, "the read-only listener is the secondary");
+    assert.match(refused.json.error.message, /attempt to write a readonly database/);
+
+    await ok("sql", "failover-group", "set-primary", "-g", RG, "-s", g.p2, "-n", "fg-ls");
+    await query(rw, "db", "INSERT INTO t (v) VALUES ('via listener 2')");
+    assert.equal((await query(g.p2, "db", "SELECT count(*) AS n FROM t WHERE v LIKE 'via listener %'"))[0]!.n, 2, "after the failover the listener writes on the new primary");
+    const old = await d.query(ro, "db", "INSERT INTO t (v) VALUES ('x')");
+    assert.equal(old.status, 400, "the read-only listener now reaches the old primary, a secondary");
+    assert.match(old.json.error.message, /attempt to write a readonly database/);
+    const unknown = await d.query("fg-none.database.windows.net", "db", "SELECT 1");
+    assert.notEqual(unknown.status, 200, "an unknown listener reaches nothing");
+  });
+});
+
 describe("T7 the CMK precondition of a geo-secondary", () => {
   test("az sql db replica create: SameKeyMaterialNotFoundOnRemoteServer until the partner has the key; then the secondary opens through its own identity", async () => {
     const g = await geoPair("km", { partnerHasKey: false });

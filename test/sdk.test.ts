@@ -85,6 +85,15 @@ describe("direct mode: ClientSecretCredential + arm-resources + arm-msi", () => 
     const moved = await msi.userAssignedIdentities.get("rg-move-b", "mover");
     assert.equal(moved.id, `/subscriptions/${ep.subscriptionId}/resourceGroups/rg-move-b/providers/Microsoft.ManagedIdentity/userAssignedIdentities/mover`);
     assert.equal(moved.principalId, id.principalId, "the principal moves with the resource");
+    // ARM logs the move in the Activity Log (the evidence doctor uses for "moved to another subscription").
+    const filter = `eventTimestamp ge '2000-01-01T00:00:00Z' and resourceId eq '${moved.id}'`;
+    const log = await request(inst, "GET", `/subscriptions/${ep.subscriptionId}/providers/Microsoft.Insights/eventtypes/management/values?api-version=2015-04-01&$filter=${encodeURIComponent(filter)}`, {
+      headers: { authorization: `Bearer ${await clientToken(inst, "https://management.azure.com/.default")}` },
+    });
+    assert.deepEqual(
+      log.json.value.map((e: { operationName: { value: string }; status: { value: string } }) => `${e.operationName.value}/${e.status.value}`),
+      ["Microsoft.Resources/subscriptions/resourceGroups/moveResources/action/Succeeded"],
+    );
     await assert.rejects(msi.userAssignedIdentities.get("rg-move-a", "mover"), (e: { statusCode?: number }) => e.statusCode === 404);
 
     // A second subscription in the same tenant (tdekv's admin API; Azure has no public one).

@@ -12,7 +12,7 @@ import { armAudiences } from "./auth.js";
 export { armAudiences, authorizeAdmin };
 
 export { ArmError, armErrors } from "./domain/errors.js";
-export { type ArmServices, type ResourceProvider, type ProviderCall } from "./provider.js";
+export { type ArmServices, type ResourceProvider, type ProviderCall, type ArmOperationEvent } from "./provider.js";
 export { ResourceStore, type StoredResource } from "./resource-store.js";
 export { Operations } from "./operations.js";
 export * from "./domain/resource-id.js";
@@ -42,6 +42,7 @@ export function createArm(deps: { db: Db; clock: Clock; directory: Directory; to
       for (const p of providers) await p.onDeleted?.(ids, removed);
       return ids;
     },
+    recordOperation: async () => {},
     async moveTree(oldId, newId, target) {
       await store.move(oldId, newId, target);
       // Identities follow their resources, whatever the provider (system-assigned ones included).

@@ -14,6 +14,24 @@ export interface ArmServices {
   deleteTree(id: string): Promise<string[]>;
   /** Moves a resource and its children to a new id, and tells every provider (onMoved). */
   moveTree(oldId: string, newId: string, target: { subscriptionId: string; resourceGroup: string }): Promise<void>;
+  /**
+   * Records an administrative operation in the Activity Log, as ARM does for writes (wired by the composition
+   * root once the log exists; a no-op before).
+   */
+  recordOperation(e: ArmOperationEvent): Promise<void>;
+}
+
+export interface ArmOperationEvent {
+  subscriptionId: string;
+  tenantId: string;
+  resourceId: string;
+  operationName: string;
+  operationLocalized: string;
+  status: "Started" | "Succeeded" | "Failed";
+  description: string;
+  caller: string;
+  correlationId: string;
+  properties?: Record<string, unknown>;
 }
 
 /** One request addressed to a resource provider, already authenticated and with its scope checked. */

@@ -11,6 +11,17 @@ import type { GeoService } from "./geo/geo-service.js";
  * Automatic policy; `GET /_tdekv/geo/links` shows each link's position; `GET /_tdekv/geo/resolve?host=`
  * resolves a failover group listener (`<fg>.database.windows.net`, `<fg>.secondary.database.windows.net`).
  */
+const LISTENER = /^([a-z0-9-]+)(\.secondary)?\.database\.windows\.net$/;
+
+/** The server id a failover group listener points at now (read-write: the primary), else undefined. */
+export async function resolveListenerId(ctx: BackupContext, host: string): Promise<string | undefined> {
+  const m = LISTENER.exec(host.toLowerCase());
+  if (!m) return undefined;
+  const fog = (await ctx.store.fogs()).find((f) => f.name.toLowerCase() === m[1]);
+  if (!fog) return undefined;
+  return m[2] ? fog.secondaryServerId : fog.primaryServerId;
+}
+
 export function backupAdminRoutes(ctx: BackupContext, deps: { geo: GeoService; pass: () => Promise<unknown>; authorize(req: SurfaceRequest): Promise<void> }) {
   const { geo } = deps;
   const body = (req: SurfaceRequest): Record<string, unknown> => {
@@ -65,11 +76,9 @@ export function backupAdminRoutes(ctx: BackupContext, deps: { geo: GeoService; p
       }
       if (p === "/_tdekv/geo/resolve" && req.method === "GET") {
         const host = (req.query.get("host") ?? "").toLowerCase();
-        const m = /^([a-z0-9-]+)(\.secondary)?\.database\.windows\.net$/.exec(host);
-        if (!m) throw armErrors.invalidParameter("'host' must be <failover group>.database.windows.net or <failover group>.secondary.database.windows.net.", "host");
-        const fog = (await ctx.store.fogs()).find((f) => f.name.toLowerCase() === m[1]);
-        if (!fog) throw new ArmError(404, "ResourceNotFound", `No failover group listener '${host}'.`);
-        const id = m[2] ? fog.secondaryServerId : fog.primaryServerId;
+        if (!LISTENER.test(host)) throw armErrors.invalidParameter("'host' must be <failover group>.database.windows.net or <failover group>.secondary.database.windows.net.", "host");
+        const id = await resolveListenerId(ctx, host);
+        if (!id) throw new ArmError(404, "ResourceNotFound", `No failover group listener '${host}'.`);
         return armResponses.ok({ host, server: id.slice(id.lastIndexOf("/") + 1), serverId: id });
       }
       throw armErrors.pathNotFound(req.path);

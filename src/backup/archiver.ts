@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import { type Clock, type Logger, newHexId } from "../platform/index.js";
 import type { BootRecord, EngineHooks, TdeEngine } from "../tde/index.js";
-import { ArchiveFd, copyFileAtomic, readAt, sizeOf, writeAt } from "./archive-files.js";
+import { ArchiveFd, copyFileAtomic, fsyncDir, readAt, sizeOf, writeAt } from "./archive-files.js";
 import {
   type CommitLine,
   type GenerationMeta,
@@ -17,7 +17,7 @@ import {
   readMeta,
   writeMeta,
 } from "./generation.js";
-import { type Checksum, type WalHeader, type WalIndexHeader, WAL_HEADER_BYTES, WalFormatError, frameBytes, frameChecksumAt, parseWalHeader, parseWalIndexHeader, scanCommittedFrames, scanFrames } from "./wal-format.js";
+import { type Checksum, type WalHeader, type WalIndexHeader, WAL_HEADER_BYTES, WalFormatError, frameBytes, frameChecksumAt, framesOf, parseWalHeader, parseWalIndexHeader, scanCommittedFrames, scanFrames } from "./wal-format.js";
 
 /** Azure takes a full backup weekly and a differential every 12-24 h; a snapshot here is a full byte copy. */
 export const DEFAULT_SNAPSHOT_INTERVAL_MS = 24 * 3_600_000;
@@ -29,6 +29,12 @@ export const DEFAULT_SNAPSHOT_INTERVAL_MS = 24 * 3_600_000;
  */
 export const GROUP_COMMIT_MS = 10;
 const EAGER_SYNC_BYTES = 4 * 1024 * 1024;
+/**
+ * A periodic snapshot is copied in slices of this many bytes, one slice per turn of the event loop: the first
+ * on the commit (or checkpoint) that starts it, the rest off every commit path. A database no larger than
+ * one slice is copied at once, as before.
+ */
+export const SNAPSHOT_SLICE_BYTES = 8 * 1024 * 1024;
 /** The read buffer is reused across commits; it grows to the largest commit but is not kept beyond this. */
 const MAX_SCRATCH_BYTES = 16 * 1024 * 1024;
 
@@ -54,6 +60,29 @@ interface Chain {
    */
   prev: { salt: string; end: number } | undefined;
   snapshotWanted: boolean;
+  /** A periodic snapshot being copied in slices (at most one per chain). */
+  job: SnapshotJob | undefined;
+}
+
+/**
+ * An incremental snapshot (a fuzzy copy plus redo, as SQL Server's backups are): the database file is copied
+ * in slices while writes and owned checkpoints go on. Every slice is read synchronously between two
+ * checkpoints, so each page is some whole state at or after WAL index `from`. When the copy is done at index
+ * M, the archived frames of the sealed segments from..M-1 are written over it in order (raw page images: a
+ * checkpoint copies them the same way) and the file cut to the last commit's size: the state at the start of
+ * index M exactly, recorded as snapshot M. A checkpoint that did not reset the log (a busy reader) may have
+ * written back frames of the live segment, a state no snapshot index names: the copy is then dropped and
+ * retried at a later commit.
+ */
+interface SnapshotJob {
+  from: number;
+  src: number;
+  tmp: string;
+  out: number;
+  offset: number;
+  spoiled: boolean;
+  done: Promise<void>;
+  resolve: () => void;
 }
 
 /** Where a database's archive stands: what a geo-secondary ships from. */
@@ -72,6 +101,8 @@ export interface ArchiverOptions {
   log: Logger;
   snapshotIntervalMs?: number;
   groupCommitMs?: number;
+  /** Slice size of a periodic snapshot's copy (tests make it small to see a copy span several turns). */
+  snapshotSliceBytes?: number;
 }
 
 /**
@@ -92,11 +123,13 @@ export class Archiver {
   private flushTimer: NodeJS.Timeout | undefined;
   readonly snapshotIntervalMs: number;
   private readonly groupMs: number;
+  private readonly sliceBytes: number;
 
   constructor(private readonly o: ArchiverOptions) {
     fs.mkdirSync(o.root, { recursive: true, mode: 0o700 });
     this.snapshotIntervalMs = o.snapshotIntervalMs ?? DEFAULT_SNAPSHOT_INTERVAL_MS;
     this.groupMs = o.groupCommitMs ?? GROUP_COMMIT_MS;
+    this.sliceBytes = Math.max(4096, o.snapshotSliceBytes ?? SNAPSHOT_SLICE_BYTES);
   }
 
   get root(): string {
@@ -175,6 +208,20 @@ export class Archiver {
     if (chain && !chain.broken) this.syncChain(chain);
   }
 
+  /** Whether a periodic snapshot of `name` is being copied now. */
+  snapshotInProgress(name: string): boolean {
+    return this.chains.get(name)?.job !== undefined;
+  }
+
+  /** Resolves when no periodic snapshot of `name` is being copied (finished, dropped or abandoned). */
+  async snapshotSettled(name: string): Promise<void> {
+    for (;;) {
+      const job = this.chains.get(name)?.job;
+      if (!job) return;
+      await job.done;
+    }
+  }
+
   /** Makes every archived byte durable now. */
   flushAll(): void {
     for (const c of this.chains.values()) {
@@ -216,6 +263,7 @@ export class Archiver {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
     for (const c of [...this.chains.values()]) {
+      this.abandonSnapshot(c);
       c.wal?.close();
       c.commits.close();
     }
@@ -251,7 +299,7 @@ export class Archiver {
     const chain = this.chains.get(name);
     if (!chain) return undefined;
     const size = chain.broken ? undefined : this.syncChain(chain);
-    if (chain.broken || chain.snapshotWanted || this.o.clock.now() - this.lastSnapshotAt(chain) >= this.snapshotIntervalMs) {
+    if (chain.broken || chain.snapshotWanted || (!chain.job && this.o.clock.now() - this.lastSnapshotAt(chain) >= this.snapshotIntervalMs)) {
       this.o.engine.checkpoint(name);
       return 0;
     }
@@ -269,7 +317,11 @@ export class Archiver {
 
   private afterCheckpoint(name: string, reset: boolean): void {
     this.dropReader(name);
-    if (!reset) return;
+    if (!reset) {
+      const job = this.chains.get(name)?.job;
+      if (job) job.spoiled = true;
+      return;
+    }
     const chain = this.chains.get(name);
     if (chain && !chain.broken && chain.offset > 0) {
       this.append(chain, { t: "k", i: chain.walIndex, at: this.o.clock.now() });
@@ -287,7 +339,9 @@ export class Archiver {
       this.startGeneration(name, reason);
       return;
     }
-    if (chain && (chain.snapshotWanted || this.o.clock.now() - this.lastSnapshotAt(chain) >= this.snapshotIntervalMs)) this.snapshot(chain);
+    if (!chain) return;
+    if (chain.snapshotWanted) this.snapshot(chain);
+    else if (!chain.job && this.o.clock.now() - this.lastSnapshotAt(chain) >= this.snapshotIntervalMs) this.startSnapshot(chain);
   }
 
   /**
@@ -478,6 +532,7 @@ export class Archiver {
   }
 
   private closeChain(chain: Chain): void {
+    this.abandonSnapshot(chain);
     chain.wal?.close();
     chain.commits.close();
     chain.meta.closedAt = this.o.clock.now();
@@ -518,6 +573,7 @@ export class Archiver {
       broken: false,
       snapshotWanted: false,
       prev: undefined,
+      job: undefined,
     };
     // The live log (if any) is fully written back, so it is in the snapshot: only a restarted log is new.
     const idx = this.walIndex(name);
@@ -532,9 +588,106 @@ export class Archiver {
     this.startGeneration(name, reason);
   }
 
+  /**
+   * Starts a periodic snapshot (SnapshotJob): the first slice now, the rest one per turn of the event loop,
+   * so a large file never holds a commit for the whole copy.
+   */
+  private startSnapshot(chain: Chain): void {
+    const last = chain.meta.snapshots[chain.meta.snapshots.length - 1];
+    if (last && last.index === chain.walIndex) {
+      // Nothing was written since the last snapshot: it already is this state; just restamp its time.
+      last.at = this.o.clock.now();
+      writeMeta(chain.paths, chain.meta);
+      return;
+    }
+    const tmp = `${chain.paths.snapshot(chain.walIndex)}.tmp`;
+    let resolve!: () => void;
+    const done = new Promise<void>((r) => (resolve = r));
+    const src = fs.openSync(this.o.engine.fileOf(chain.name), "r");
+    let out: number;
+    try {
+      out = fs.openSync(tmp, "w", 0o600);
+    } catch (err) {
+      fs.closeSync(src);
+      throw err;
+    }
+    chain.job = { from: chain.walIndex, src, tmp, out, offset: 0, spoiled: false, done, resolve };
+    this.snapshotSlice(chain, chain.job);
+  }
+
+  private snapshotSlice(chain: Chain, job: SnapshotJob): void {
+    if (chain.job !== job) return;
+    try {
+      if (job.spoiled) {
+        this.abandonSnapshot(chain);
+        return;
+      }
+      const size = fs.fstatSync(job.src).size;
+      if (job.offset < size) {
+        const n = Math.min(this.sliceBytes, size - job.offset);
+        const buf = readAt(job.src, job.offset, n, true);
+        writeAt(job.out, buf, job.offset);
+        job.offset += buf.length;
+        if (job.offset < fs.fstatSync(job.src).size) {
+          setImmediate(() => this.snapshotSlice(chain, job));
+          return;
+        }
+      }
+      this.finishSnapshot(chain, job);
+    } catch (err) {
+      this.o.log.error({ err: (err as Error).message, database: chain.name }, "snapshot copy failed: retried at a later commit");
+      this.abandonSnapshot(chain);
+    }
+  }
+
+  /** The copy is whole: redo the sealed segments since `from`, then name it snapshot `chain.walIndex`. */
+  private finishSnapshot(chain: Chain, job: SnapshotJob): void {
+    const index = chain.walIndex;
+    let dbPages: number | undefined;
+    let pageSize: number | undefined;
+    for (let i = job.from; i < index; i++) {
+      let bytes: Buffer;
+      try {
+        bytes = fs.readFileSync(chain.paths.wal(i));
+      } catch {
+        continue; // an index without commits has no segment
+      }
+      if (bytes.length <= WAL_HEADER_BYTES) continue;
+      const header = parseWalHeader(bytes);
+      pageSize = header.pageSize;
+      for (const f of framesOf(bytes.subarray(WAL_HEADER_BYTES), header.pageSize)) {
+        writeAt(job.out, f.page, (f.pgno - 1) * header.pageSize);
+        if (f.commit !== 0) dbPages = f.commit;
+      }
+    }
+    if (dbPages !== undefined && pageSize !== undefined) fs.ftruncateSync(job.out, dbPages * pageSize);
+    fs.fsyncSync(job.out);
+    this.endJob(chain, job);
+    const dest = chain.paths.snapshot(index);
+    fs.renameSync(job.tmp, dest);
+    fsyncDir(`${chain.paths.dir}/snapshots`);
+    chain.meta.snapshots.push({ index, at: this.o.clock.now() });
+    writeMeta(chain.paths, chain.meta);
+  }
+
+  private endJob(chain: Chain, job: SnapshotJob): void {
+    fs.closeSync(job.src);
+    fs.closeSync(job.out);
+    chain.job = undefined;
+    job.resolve();
+  }
+
+  private abandonSnapshot(chain: Chain): void {
+    const job = chain.job;
+    if (!job) return;
+    this.endJob(chain, job);
+    fs.rmSync(job.tmp, { force: true });
+  }
+
   /** A snapshot of the file as it is at the start of the current WAL index (the WAL is empty). */
   private snapshot(chain: Chain): void {
     chain.snapshotWanted = false;
+    this.abandonSnapshot(chain);
     const at = this.o.clock.now();
     const last = chain.meta.snapshots[chain.meta.snapshots.length - 1];
     if (last && last.index === chain.walIndex) {
@@ -599,6 +752,7 @@ export class Archiver {
       broken: false,
       snapshotWanted: false,
       prev: undefined,
+      job: undefined,
     };
     this.chains.set(name, chain);
     if (fileIdx < 0 || checkpointed.has(fileIdx) || fileIdx < chain.walIndex) {

@@ -4,7 +4,7 @@ import type { ArmServices } from "../arm/index.js";
 import type { Clock, Logger } from "../platform/index.js";
 import type { Db } from "../storage/index.js";
 import type { TdeEngine } from "../tde/index.js";
-import { backupAdminRoutes } from "./admin-routes.js";
+import { backupAdminRoutes, resolveListenerId } from "./admin-routes.js";
 import { Archiver } from "./archiver.js";
 import { BackupStore } from "./backup-store.js";
 import { type BackupContext, serverIdOf } from "./context.js";
@@ -139,6 +139,10 @@ export function createBackup(deps: BackupDeps) {
       ["servers/databases/replicationLinks", links.perDatabase],
       ["servers/replicationLinks", links.perServer],
     ]),
+    async resolveListener(host: string) {
+      const id = await resolveListenerId(ctx, host);
+      return id?.slice(id.lastIndexOf("/") + 1);
+    },
   };
 
   let timer: NodeJS.Timeout | undefined;

@@ -55,6 +55,11 @@ export interface BackupHooks {
   settingsLost(db: DatabaseLike): Promise<void>;
   /** Handlers for the types backup/ serves under Microsoft.Sql (type path → handler). */
   routes: Map<string, (call: ProviderCall, requireServer: (call: ProviderCall) => Promise<ServerLike>) => Promise<SurfaceResponse>>;
+  /**
+   * A failover group listener (`<fg>.database.windows.net`: the current primary;
+   * `<fg>.secondary.database.windows.net`: the secondary) to the server name it points at now, else undefined.
+   */
+  resolveListener?(host: string): Promise<string | undefined>;
 }
 
 export const noBackup: BackupHooks = {

@@ -131,8 +131,22 @@ export class DataAccess {
     this.events.setMaxListeners(0);
   }
 
-  /** A logical server or managed instance by name (a `….database.windows.net` suffix is ignored). */
+  /**
+   * A logical server or managed instance by name (a `….database.windows.net` suffix is ignored), or the
+   * server a failover group listener points at now: `<fg>.database.windows.net` reaches the current primary,
+   * `<fg>.secondary.database.windows.net` the secondary (a server's own name wins, as DNS would have it). A
+   * bare name (what the TDS endpoint passes: the first DNS label of the host it was given) that is no server
+   * but a failover group is its read-write listener, the current primary.
+   */
   async findServer(name: string): Promise<ServerRef | undefined> {
+    const found = await this.findServerByName(name);
+    if (found || !this.ctx.backup.resolveListener || !/^[a-z0-9-]+(?:\.secondary)?(?:\.database\.windows\.net)?$/i.test(name)) return found;
+    const host = /\.database\.windows\.net$/i.test(name) ? name : `${name}.database.windows.net`;
+    const target = await this.ctx.backup.resolveListener(host);
+    return target ? this.findServerByName(target) : undefined;
+  }
+
+  private async findServerByName(name: string): Promise<ServerRef | undefined> {
     const serverName = name.replace(/\.database\.windows\.net$/i, "").toLowerCase();
     const row = await this.ctx.db
       .selectFrom("resources")

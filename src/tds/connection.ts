@@ -157,17 +157,25 @@ export class TdsConnection {
     this.handshakeCarrier = carrier;
   }
   private handshakeCarrier: TlsCarrier | undefined;
+  /** Arrival number of each queued message, and the last one an ATTENTION has cancelled. */
+  private readonly sequence = new WeakMap<TdsMessage, number>();
+  private received = 0;
+  private cancelUpTo = 0;
 
   private enqueue(m: TdsMessage): void {
     if (this.state === "closed") return;
     if (m.type === PacketType.ATTENTION) {
-      // Cancel what waits, then answer DONE(ATTN) after the request's own reply (pitfall 16).
+      // Cancel what waits, then answer DONE(ATTN) after the request's own reply (pitfall 16). The attention
+      // can arrive in the same read as the request it cancels, before that request has started: every
+      // request queued before it is cancelled, started or not.
+      this.cancelUpTo = this.received;
       this.current?.abort();
       this.chain = this.chain.then(() => {
         if (this.state === "ready") this.send(done(DoneStatus.ATTN));
       });
       return;
     }
+    this.sequence.set(m, ++this.received);
     if (++this.queued > MAX_QUEUED) this.socket.pause();
     this.chain = this.chain
       .then(() => (this.state === "closed" ? undefined : this.handle(m)))
@@ -287,6 +295,7 @@ export class TdsConnection {
     const reset = m.status & STATUS_RESET_CONNECTION ? session.reset() : undefined;
     const controller = new AbortController();
     this.current = controller;
+    if ((this.sequence.get(m) ?? Infinity) <= this.cancelUpTo) controller.abort();
     let reply: Buffer;
     try {
       if (m.type === PacketType.SQL_BATCH) reply = await session.batch(m.payload, controller.signal);

@@ -157,7 +157,27 @@ export function createResourceGroupRoutes(services: ArmServices) {
     }
     const op = await services.operations.run(base.subscription.id, async () => {
       if (validateOnly) return;
-      for (const m of moves) await services.moveTree(m.from, m.to, { subscriptionId: targetSub.id, resourceGroup: targetRg.body.name });
+      for (const m of moves) {
+        await services.moveTree(m.from, m.to, { subscriptionId: targetSub.id, resourceGroup: targetRg.body.name });
+        // ARM logs the move; it is the evidence for the seed's "server moved to a different subscription".
+        for (const [sub, resourceId] of [
+          [base.subscription.id, m.from],
+          [targetSub.id, m.to],
+        ] as const) {
+          await services.recordOperation({
+            subscriptionId: sub,
+            tenantId: base.subscription.tenantId,
+            resourceId,
+            operationName: "Microsoft.Resources/subscriptions/resourceGroups/moveResources/action",
+            operationLocalized: "Move Resources",
+            status: "Succeeded",
+            description: `Moved ${m.from} to ${m.to}.`,
+            caller: base.caller.appid || base.caller.oid,
+            correlationId: base.req.correlationId,
+            properties: { sourceResourceId: m.from, targetResourceId: m.to },
+          });
+        }
+      }
     });
     return accepted(op, operationUrls(base.req.origin, op, base.apiVersion));
   }
