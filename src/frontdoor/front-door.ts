@@ -34,6 +34,16 @@ export interface RunningFrontDoor {
 
 const errorBody = (code: string, message: string) => ({ error: { code, message } });
 
+/**
+ * Node closes idle keep-alive connections after 5 s; a client that reuses its pooled socket at that moment
+ * gets ECONNRESET ("socket hang up"), and SDKs with retries off surface it. Azure's front ends keep idle
+ * connections for minutes; so does tdekv (fastify's own default does not apply with a serverFactory).
+ */
+function keepAlive(server: http.Server | https.Server): void {
+  server.keepAliveTimeout = 120_000;
+  server.headersTimeout = 125_000;
+}
+
 /** Errors before any surface answered: ARM's envelope for ARM and direct hosts, Entra's for login. */
 function renderError(surface: SurfaceName, status: number, code: string, message: string): SurfaceResponse {
   if (surface === "login") return { status, body: { error: status === 413 ? "invalid_request" : "server_error", error_description: message } };
@@ -78,6 +88,7 @@ export async function startFrontDoor(opts: FrontDoorOptions): Promise<RunningFro
     renderError: (req, status, code, message) => renderError(classifyHost(req.host, directHosts), status, code, message),
     serverFactory: (handler) => {
       httpsServer = https.createServer({ key: opts.tls.keyPem, cert: opts.tls.certPem + opts.tls.caCertPem, minVersion: "TLSv1.2" }, handler);
+      keepAlive(httpsServer);
       return httpsServer;
     },
   });
@@ -96,6 +107,7 @@ export async function startFrontDoor(opts: FrontDoorOptions): Promise<RunningFro
     renderError: (_req, status, code, message) => renderError("direct", status, code, message),
     serverFactory: (handler) => {
       proxyServer = http.createServer(handler);
+      keepAlive(proxyServer);
       proxyServer.on("connect", (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
         const target = req.url ?? "";
         const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(target);
