@@ -1,7 +1,7 @@
 import fs from "node:fs";
-import https from "node:https";
 import path from "node:path";
 import type { Endpoints } from "../main.js";
+import { httpsJson, type HttpsJsonResult } from "../platform/index.js";
 
 /** How CLI commands find and talk to a running instance: its data dir's endpoints.json. */
 export function readEndpoints(dataDir: string): Endpoints {
@@ -10,45 +10,12 @@ export function readEndpoints(dataDir: string): Endpoints {
   return JSON.parse(fs.readFileSync(file, "utf8")) as Endpoints;
 }
 
-export interface HttpResult {
-  status: number;
-  body: unknown;
-}
+export type HttpResult = HttpsJsonResult;
 
 /** An HTTPS call that trusts only tdekv's CA: the CLI verifies certificates like any client. */
 export function call(ep: Endpoints, method: string, urlPath: string, opts: { token?: string; json?: unknown; form?: Record<string, string> } = {}): Promise<HttpResult> {
   const url = new URL(urlPath, ep.armEndpoint);
-  const headers: Record<string, string> = {};
-  let payload: string | undefined;
-  if (opts.json !== undefined) {
-    payload = JSON.stringify(opts.json);
-    headers["content-type"] = "application/json";
-  } else if (opts.form) {
-    payload = new URLSearchParams(opts.form).toString();
-    headers["content-type"] = "application/x-www-form-urlencoded";
-  }
-  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-  const ca = fs.readFileSync(ep.caCertFile);
-  return new Promise((resolve, reject) => {
-    const req = https.request(url, { method, headers, ca, timeout: 10_000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => {
-        const text = Buffer.concat(chunks).toString("utf8");
-        let body: unknown = text;
-        try {
-          body = text ? JSON.parse(text) : undefined;
-        } catch {
-          /* keep text */
-        }
-        resolve({ status: res.statusCode ?? 0, body });
-      });
-    });
-    req.on("timeout", () => req.destroy(new Error(`timed out calling ${url.origin}`)));
-    req.on("error", reject);
-    if (payload) req.write(payload);
-    req.end();
-  });
+  return httpsJson({ dial: url, method, path: url.pathname + url.search, ca: fs.readFileSync(ep.caCertFile), ...opts, timeoutMs: 10_000 });
 }
 
 export async function isRunning(ep: Endpoints): Promise<boolean> {

@@ -1,4 +1,4 @@
-import https from "node:https";
+import { httpsJson } from "../platform/index.js";
 
 /**
  * The doctor's (and chaos's) only way into tdekv: Azure's public HTTP APIs, the way a user's own script
@@ -85,40 +85,7 @@ export class AzureRest {
 
   /** One HTTPS request to tdekv, addressed to `host` (Host header and SNI). */
   request(host: string, method: string, pathAndQuery: string, opts: { token?: string; json?: unknown; form?: Record<string, string> } = {}): Promise<HttpResult> {
-    const headers: Record<string, string> = { host, accept: "application/json" };
-    let payload: string | undefined;
-    if (opts.json !== undefined) {
-      payload = JSON.stringify(opts.json);
-      headers["content-type"] = "application/json";
-    } else if (opts.form) {
-      payload = new URLSearchParams(opts.form).toString();
-      headers["content-type"] = "application/x-www-form-urlencoded";
-    }
-    if (payload !== undefined) headers["content-length"] = String(Buffer.byteLength(payload));
-    if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-    return new Promise((resolve, reject) => {
-      const req = https.request(
-        { hostname: this.dial.hostname, port: this.dial.port || 443, path: pathAndQuery, method, headers, ca: this.conn.ca, servername: host.replace(/:\d+$/, ""), timeout: 20_000 },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on("data", (c: Buffer) => chunks.push(c));
-          res.on("end", () => {
-            const text = Buffer.concat(chunks).toString("utf8");
-            let body: unknown = text;
-            try {
-              body = text ? JSON.parse(text) : undefined;
-            } catch {
-              /* keep the text */
-            }
-            resolve({ status: res.statusCode ?? 0, headers: res.headers, body });
-          });
-        },
-      );
-      req.on("timeout", () => req.destroy(new Error(`timed out calling https://${host}${pathAndQuery.split("?")[0]}`)));
-      req.on("error", reject);
-      if (payload !== undefined) req.write(payload);
-      req.end();
-    });
+    return httpsJson({ dial: this.dial, host, method, path: pathAndQuery, ca: this.conn.ca, ...opts, timeoutMs: 20_000 });
   }
 
   /** A client-credentials token (Entra v2 endpoint), cached per principal and scope for this run. */

@@ -5,3 +5,4 @@ export { SecretBox } from "./secret-box.js";
 export { type TdekvConfig, type ConfigInput, loadConfig, resolveDataDir, ConfigError, DEFAULTS, ENV } from "./config.js";
 export { type Logger, createLogger, silentLogger } from "./logger.js";
 export { type SurfaceRequest, type SurfaceResponse, type SurfaceHandler, header } from "./http-types.js";
+export { httpsJson, type HttpsJsonRequest, type HttpsJsonResult } from "./https-json.js";

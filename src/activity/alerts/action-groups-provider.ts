@@ -2,7 +2,7 @@ import { armErrors, armResponses, typeKey, type ArmServices, type ProviderCall, 
 import type { SurfaceResponse } from "../../platform/index.js";
 import { ACTION_GROUP_TYPE, RECEIVERS, readActionGroupProperties, type ActionGroupBody, type Receiver } from "./action-group.js";
 import { insightsErrors } from "./errors.js";
-import { checkName, readGlobalLocation, readTags, requireObjectBody, responseId } from "./resource-helpers.js";
+import { checkName, patchTagsAndEnabled, readGlobalLocation, readTags, requireObjectBody, responseId } from "./resource-helpers.js";
 
 export const NAMESPACE = "Microsoft.Insights";
 export const ACTION_GROUPS_KEY = typeKey(NAMESPACE, ["actionGroups"]);
@@ -84,11 +84,7 @@ export function actionGroupsProvider(services: ArmServices): ResourceProvider {
         case "PATCH": {
           const r = await store.get<ActionGroupBody>(call.id);
           if (!r) throw notFound();
-          const raw = requireObjectBody(call.body);
-          const tags = readTags(raw.tags);
-          const props = raw.properties as Record<string, unknown> | undefined;
-          if (props?.enabled !== undefined && typeof props.enabled !== "boolean") throw armErrors.invalidRequestContent("properties.enabled must be a boolean");
-          const body: ActionGroupBody = { ...r.body, tags: tags ?? r.body.tags, properties: { ...r.body.properties, ...(typeof props?.enabled === "boolean" ? { enabled: props.enabled } : {}) } };
+          const body = patchTagsAndEnabled(r.body, call.body);
           await save(call, body);
           return armResponses.ok(body);
         }

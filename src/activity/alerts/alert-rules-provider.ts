@@ -3,7 +3,7 @@ import type { SurfaceResponse } from "../../platform/index.js";
 import { ALERT_RULE_TYPE, readAlertRuleProperties, type AlertRuleBody } from "./alert-rule.js";
 import { insightsErrors } from "./errors.js";
 import { NAMESPACE } from "./action-groups-provider.js";
-import { checkName, readGlobalLocation, readTags, requireObjectBody, responseId } from "./resource-helpers.js";
+import { checkName, patchTagsAndEnabled, readGlobalLocation, readTags, requireObjectBody, responseId } from "./resource-helpers.js";
 
 export const ALERT_RULES_KEY = typeKey(NAMESPACE, ["activityLogAlerts"]);
 
@@ -66,11 +66,7 @@ export function alertRulesProvider(services: ArmServices): ResourceProvider {
         case "PATCH": {
           const r = await store.get<AlertRuleBody>(call.id);
           if (!r) throw notFound();
-          const raw = requireObjectBody(call.body);
-          const tags = readTags(raw.tags);
-          const props = raw.properties as Record<string, unknown> | undefined;
-          if (props?.enabled !== undefined && typeof props.enabled !== "boolean") throw armErrors.invalidRequestContent("properties.enabled must be a boolean");
-          const body: AlertRuleBody = { ...r.body, tags: tags ?? r.body.tags, properties: { ...r.body.properties, ...(typeof props?.enabled === "boolean" ? { enabled: props.enabled } : {}) } };
+          const body = patchTagsAndEnabled(r.body, call.body);
           await save(call, body);
           return armResponses.ok(body);
         }

@@ -27,3 +27,15 @@ export function checkName(call: ProviderCall, type: string): string {
 
 export const readTags = (tags: unknown): Record<string, string> | undefined => tracked.readTags(tags);
 export const requireObjectBody = (body: unknown): Record<string, unknown> => tracked.requireObjectBody(body);
+
+/**
+ * PATCH of an action group or an alert rule: Azure's update model carries only `tags` and
+ * `properties.enabled`, so both resources patch the same way.
+ */
+export function patchTagsAndEnabled<T extends { tags?: Record<string, string>; properties: { enabled?: boolean } }>(current: T, patch: unknown): T {
+  const raw = requireObjectBody(patch);
+  const tags = readTags(raw.tags);
+  const props = raw.properties as Record<string, unknown> | undefined;
+  if (props?.enabled !== undefined && typeof props.enabled !== "boolean") throw armErrors.invalidRequestContent("properties.enabled must be a boolean");
+  return { ...current, tags: tags ?? current.tags, properties: { ...current.properties, ...(typeof props?.enabled === "boolean" ? { enabled: props.enabled } : {}) } };
+}
