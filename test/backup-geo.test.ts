@@ -6,6 +6,8 @@ import { createHash } from "node:crypto";
 import { Drill, RG } from "./lifecycle-kit.js";
 import { azCli, type Az } from "./az.js";
 import { ROOT } from "./harness.js";
+import sql from "mssql";
+import { mssqlConfig } from "./tds-kit.js";
 
 /**
  * Issue 10 T6-T8: failover groups and geo-replication under the customer-managed key, with the real az 2.45
@@ -166,6 +168,20 @@ describe("T6b the failover group listener follows the primary", () => {
     const old = await d.query(ro, "db", "INSERT INTO t (v) VALUES ('x')");
     assert.equal(old.status, 400, "the read-only listener now reaches the old primary, a secondary");
     assert.match(old.json.error.message, /attempt to write a readonly database/);
+    // The same listeners over TDS (mssql/tedious, TLS verified): SNI and LOGIN7 carry the listener name.
+    const overTds = async (server: string, statement: string) => {
+      const pool = await new sql.ConnectionPool(mssqlConfig(d.inst, server, { database: "db", pool: { max: 1 } })).connect();
+      try {
+        return await pool.request().batch(statement);
+      } finally {
+        await pool.close();
+      }
+    };
+    await overTds("fg-ls", "INSERT INTO t (v) VALUES ('via tds listener')");
+    assert.equal((await query(g.p2, "db", "SELECT count(*) AS n FROM t WHERE v = 'via tds listener'"))[0]!.n, 1, "the TDS read-write listener is the new primary");
+    await assert.rejects(overTds("fg-ls.secondary", "INSERT INTO t (v) VALUES ('x')"), /because the database is read-only/, "the TDS read-only listener is the secondary");
+    const readBack = await overTds("fg-ls.secondary", "SELECT count(*) AS n FROM t WHERE v = 'via tds listener'");
+    assert.equal(readBack.recordset[0].n, 1, "the secondary serves reads over TDS once the frames shipped");
     const unknown = await d.query("fg-none.database.windows.net", "db", "SELECT 1");
     assert.notEqual(unknown.status, 200, "an unknown listener reaches nothing");
   });

@@ -173,6 +173,30 @@ describe("queries", () => {
     assert.equal(String(big.recordset[0].b), "9007199254740992");
   });
 
+  test("mssql PreparedStatement: sp_prepare returns a handle, sp_execute runs it with new values, sp_unprepare frees it", async () => {
+    const p = await pool();
+    await p.request().batch("CREATE TABLE prep (id INT PRIMARY KEY, v NVARCHAR(20))");
+    const ins = new sql.PreparedStatement(p);
+    ins.input("id", sql.Int);
+    ins.input("v", sql.NVarChar(20));
+    await ins.prepare("INSERT INTO prep (id, v) VALUES (@id, @v)");
+    for (const [id, v] of [[1, "one"], [2, "two"], [3, "three"]] as const) assert.deepEqual((await ins.execute({ id, v })).rowsAffected, [1]);
+    await ins.unprepare();
+    const sel = new sql.PreparedStatement(p);
+    sel.input("id", sql.Int);
+    await sel.prepare("SELECT v FROM prep WHERE id = @id");
+    assert.equal((await sel.execute({ id: 2 })).recordset[0].v, "two");
+    assert.equal((await sel.execute({ id: 3 })).recordset[0].v, "three");
+    await sel.unprepare();
+    // A handle that was freed (or never issued) is SQL Server's 8179.
+    const stale = new sql.PreparedStatement(p);
+    stale.input("id", sql.Int);
+    await stale.prepare("SELECT v FROM prep WHERE id = @id");
+    const handle = (stale as any)._handle;
+    await stale.unprepare();
+    await assert.rejects(p.request().input("handle", sql.Int, handle).execute("sp_execute"), (e: any) => e.number === 8179 && /Could not find prepared statement with handle/.test(e.message));
+  });
+
   test("nulls, long text, large blobs and the T-SQL subset", async () => {
     const p = await pool();
     const long = "x".repeat(5000);

@@ -69,7 +69,8 @@ export async function prepareTls(dir: string, extraNames: string[]): Promise<Tls
   fs.mkdirSync(dir, { recursive: true });
   const ca = await loadOrCreateCa(dir);
   const keys = (await webcrypto.subtle.generateKey(RSA, true, ["sign", "verify"])) as CryptoKeyPair;
-  const dns = new Set(["localhost", "*.localhost", "*.vault.localhost", "*.database.localhost", ...AZURE_PROXY_NAMES]);
+  // `*.secondary.database.windows.net`: failover groups' read-only listeners, which TLS clients verify too.
+  const dns = new Set(["localhost", "*.localhost", "*.vault.localhost", "*.database.localhost", ...AZURE_PROXY_NAMES, "*.secondary.database.windows.net"]);
   const ips = new Set(["127.0.0.1", "::1"]);
   for (const n of extraNames) (/^[\d.]+$|:/.test(n) ? ips : dns).add(n);
   const now = Date.now();

@@ -4,11 +4,18 @@ import type { Login7 } from "./login7.js";
 import { replyVersion } from "./login7.js";
 import { EnvType, done, envChange, envCollation, featureExtAckFedAuth, infoToken, loginAck } from "./tokens.js";
 
-const AZURE_HOST = /^([^.]+)\.(?:[^.]+\.)?database\.windows\.net\.?$/i;
+const AZURE_HOST = /^([^.]+)\.(?:([^.]+)\.)?database\.windows\.net\.?$/i;
 
-/** The first DNS label of a `….database.windows.net` name (managed instances have a DNS zone label too). */
+/**
+ * The server a `….database.windows.net` name addresses: its first DNS label (managed instances have a DNS
+ * zone label too), except a failover group's read-only listener `<fg>.secondary.database.windows.net`, which
+ * keeps its `.secondary` so the data path routes it to the group's current secondary (pitr-fog.md).
+ */
 export function serverLabel(host: string | undefined): string | undefined {
-  return host ? AZURE_HOST.exec(host)?.[1]?.toLowerCase() : undefined;
+  const m = host ? AZURE_HOST.exec(host) : null;
+  if (!m) return undefined;
+  const first = m[1]!.toLowerCase();
+  return m[2]?.toLowerCase() === "secondary" ? `${first}.secondary` : first;
 }
 
 /**
@@ -25,7 +32,8 @@ export function resolveServer(login: Login7, sni: string | undefined): { server:
     fromUser = user.slice(at + 1).toLowerCase() || undefined;
     user = user.slice(0, at);
   }
-  if (fromHost && fromUser && fromHost !== fromUser) throw accessErrors.serverUndetermined();
+  // `user@fg` on the read-only listener `fg.secondary` names the same group.
+  if (fromHost && fromUser && fromHost !== fromUser && fromHost !== `${fromUser}.secondary`) throw accessErrors.serverUndetermined();
   const server = fromHost ?? fromUser;
   if (!server) throw accessErrors.serverUndetermined();
   return { server, user };

@@ -3,11 +3,18 @@ import { DataAccessError } from "../sql/index.js";
 import { TdeError } from "../tde/index.js";
 import { ByteReader, TdsProtocolError } from "./byte-reader.js";
 import { colMetadata, columnsOf, rowToken } from "./results.js";
-import { type ParamValue, parseRpc, skipAllHeaders } from "./rpc.js";
+import { type ParamValue, type RpcParam, parseRpc, skipAllHeaders } from "./rpc.js";
 import { SqlStatementError, mapSqliteError, statementError } from "./sql-errors.js";
 import type { QueryTarget } from "./targets.js";
-import { CurCmd, DoneStatus, EnvType, Token, done, envResetAck, envTxn, errorToken, infoToken, returnStatus } from "./tokens.js";
+import { CurCmd, DoneStatus, EnvType, Token, done, envResetAck, envTxn, errorToken, infoToken, returnStatus, returnValueInt } from "./tokens.js";
 import { type SessionFacts, type Statement, translateBatch } from "./tsql.js";
+
+/** A statement prepared by sp_prepare / sp_prepexec, or the text of one sp_executesql. */
+interface PreparedText {
+  text: string;
+  /** Parameter names in declaration order, for values sent by position. */
+  declared: string[];
+}
 
 /** The database went away under the session (closed by the lifecycle, or dropped): end the connection. */
 export class DatabaseGone extends Error {}
@@ -38,7 +45,12 @@ class Reply {
 const TM_BEGIN = 5;
 const TM_COMMIT = 7;
 const TM_ROLLBACK = 8;
-const SP_EXECUTESQL = /^(?:(?:\[?sys\]?|\[?master\]?\.\[?sys\]?)\.)?\[?sp_executesql\]?$/i;
+/** ProcIDs of the system procedures served (MS-TDS 2.2.6.6). */
+const PROC_IDS: Record<string, number> = { sp_executesql: 10, sp_prepare: 11, sp_execute: 12, sp_prepexec: 13, sp_unprepare: 15 };
+/** `[master].[sys].[sp_prepare]` → `sp_prepare`: the name form old clients send. */
+const procKey = (name: string) => name.replace(/[[\]]/g, "").toLowerCase().replace(/^(?:master\.)?(?:sys\.|dbo\.)?/, "");
+/** Prepared handles a session may hold; more is refused rather than growing without bound (issue 8 §5). */
+const MAX_PREPARED = 1024;
 const EMPTY = Buffer.alloc(0);
 
 /**
@@ -51,6 +63,9 @@ export class Session {
   tranCount = 0;
   private descriptor: Buffer = EMPTY;
   private readonly savepoints = new Set<string>();
+  /** sp_prepare handles (per connection, as SQL Server's); RESETCONNECTION drops them. */
+  private readonly prepared = new Map<number, PreparedText>();
+  private nextHandle = 1;
 
   constructor(
     readonly spid: number,
@@ -67,6 +82,7 @@ export class Session {
   reset(): Buffer {
     this.rollbackAll();
     this.nocount = false;
+    this.prepared.clear();
     return envResetAck();
   }
 
@@ -90,21 +106,52 @@ export class Session {
     const req = parseRpc(payload);
     const reply = new Reply();
     try {
-      if (req.procId !== 10 && !SP_EXECUTESQL.test(req.procName)) throw statementError(2812, 16, `Could not find stored procedure '${req.procName}'.`, 62);
-      // The first two parameters are positional: tedious names them @statement/@params, pytds does not.
-      const [statement, declarations, ...values] = req.params;
-      if (typeof statement?.value !== "string") throw statementError(214, 16, "Procedure expects parameter '@statement' of type 'ntext/nchar/nvarchar'.", 2);
-      const declared = typeof declarations?.value === "string" ? [...declarations.value.matchAll(/@([\w#$]+)/g)].map((m) => m[1]!) : [];
-      const params = new Map<string, ParamValue>();
-      values.forEach((p, i) => params.set((p.name || declared[i] || "").toLowerCase(), p.value));
-      await this.runText(statement.value, params, reply, Token.DONEINPROC, signal);
+      const proc = req.procId ?? PROC_IDS[procKey(req.procName)];
+      const outputs: Buffer[] = [];
+      if (proc === 10) {
+        // sp_executesql: the first two parameters are positional (tedious names them @statement/@params, pytds does not).
+        const [statement, declarations, ...values] = req.params;
+        await this.runPrepared(this.statementOf(statement, declarations), values, reply, signal);
+      } else if (proc === 11 || proc === 13) {
+        // sp_prepare(@handle OUTPUT, @params, @stmt[, @options]) and sp_prepexec(@handle OUTPUT, @params, @stmt, values…):
+        // mssql's PreparedStatement and ODBC/JDBC drivers.
+        const [handle, declarations, statement, ...rest] = req.params;
+        const prepared = this.statementOf(statement, declarations);
+        if (this.prepared.size >= MAX_PREPARED) throw statementError(8179, 16, `Could not find prepared statement with handle ${this.nextHandle}.`);
+        const id = this.nextHandle++;
+        this.prepared.set(id, prepared);
+        if (proc === 13) await this.runPrepared(prepared, rest, reply, signal);
+        outputs.push(returnValueInt(0, `@${handle?.name || "handle"}`, id));
+      } else if (proc === 12 || proc === 15) {
+        // sp_execute(@handle, values…) and sp_unprepare(@handle).
+        const [handle, ...values] = req.params;
+        const id = typeof handle?.value === "number" ? handle.value : Number(handle?.value);
+        const prepared = this.prepared.get(id);
+        if (!prepared) throw statementError(8179, 16, `Could not find prepared statement with handle ${String(handle?.value)}.`);
+        if (proc === 15) this.prepared.delete(id);
+        else await this.runPrepared(prepared, values, reply, signal);
+      } else throw statementError(2812, 16, `Could not find stored procedure '${req.procName}'.`, 62);
       reply.push(returnStatus(0));
+      for (const o of outputs) reply.push(o);
       reply.done(DoneStatus.FINAL, CurCmd.EXECUTE, 0, Token.DONEPROC);
     } catch (err) {
       reply.push(this.errorOf(err));
       reply.done(DoneStatus.ERROR, CurCmd.EXECUTE, 0, Token.DONEPROC);
     }
     return reply.finish();
+  }
+
+  private statementOf(statement: RpcParam | undefined, declarations: RpcParam | undefined): PreparedText {
+    if (typeof statement?.value !== "string") throw statementError(214, 16, "Procedure expects parameter '@statement' of type 'ntext/nchar/nvarchar'.", 2);
+    const declared = typeof declarations?.value === "string" ? [...declarations.value.matchAll(/@([\w#$]+)/g)].map((m) => m[1]!) : [];
+    return { text: statement.value, declared };
+  }
+
+  /** Binds values by name, or by position against the declarations (sp_execute sends them unnamed). */
+  private async runPrepared(prepared: PreparedText, values: RpcParam[], reply: Reply, signal: AbortSignal): Promise<void> {
+    const params = new Map<string, ParamValue>();
+    values.forEach((p, i) => params.set((p.name || prepared.declared[i] || "").toLowerCase(), p.value));
+    await this.runText(prepared.text, params, reply, Token.DONEINPROC, signal);
   }
 
   /** TRANSACTION_MANAGER (0x0E): begin, commit and rollback requests from tedious/mssql (tds.md §3.10). */

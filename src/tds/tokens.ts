@@ -126,3 +126,13 @@ export function done(status: number, curCmd = 0, rows = 0, token: number = Token
 }
 
 export const returnStatus = (value: number): Buffer => Buffer.concat([u8(Token.RETURNSTATUS), u32(value)]);
+
+/**
+ * RETURNVALUE (0xAC) for an int OUTPUT parameter, as sp_prepare and sp_prepexec return @handle: ordinal,
+ * name, status 0x01 (output), UserType u32 (TDS ≥ 7.2), flags, TYPE_INFO INTN(4), then the value.
+ */
+export function returnValueInt(ordinal: number, name: string, value: number): Buffer {
+  const v = Buffer.alloc(4);
+  v.writeInt32LE(value);
+  return Buffer.concat([u8(0xac), u16(ordinal), bVarchar(name), u8(0x01), u32(0), u16(0), Buffer.from([0x26, 0x04, 0x04]), v]);
+}
