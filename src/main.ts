@@ -1,13 +1,14 @@
 import fs from "node:fs";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
-import { type Clock, type Logger, type TdekvConfig, ManualClock, ScaledClock, SecretBox, systemClock } from "./platform/index.js";
+import { type Clock, type Logger, type TdekvConfig, ChangeFeed, ManualClock, ScaledClock, SecretBox, systemClock } from "./platform/index.js";
 import { ActivityLog, insightsEventsProvider } from "./activity/index.js";
 import { createAlerts, createAlertsRoute } from "./activity/alerts/index.js";
 import { openSqliteStore } from "./storage/index.js";
 import { createIdentity } from "./identity/index.js";
 import { createArm, armAudiences } from "./arm/index.js";
-import { prepareTls, startFrontDoor } from "./frontdoor/index.js";
+import { portalOrigins, prepareTls, startFrontDoor } from "./frontdoor/index.js";
+import { createPortalHost } from "./portal-host/index.js";
 import { createVault } from "./vault/index.js";
 import { createSql, type ReopenReport } from "./sql/index.js";
 import { vaultClient } from "./sql/vault-client.js";
@@ -29,6 +30,8 @@ export interface Endpoints {
   identityEndpoint: string;
   identityHeader: string;
   imdsEndpoint: string;
+  /** The web portal (issue 9), on the direct origin; through the proxy it is https://management.azure.com/portal/. */
+  portalUrl: string;
   httpsPort: number;
   proxyPort: number;
   /** The TDS listener (SQL Server clients); 0 when not listening. */
@@ -90,11 +93,24 @@ export async function startTdekv(config: TdekvConfig, deps: { log: Logger; clock
         : systemClock);
   const box = new SecretBox(loadMasterKey(config.dataDir));
   const store = await openSqliteStore(path.join(config.dataDir, "tdekv.db"));
+  // How fast tdekv's clock runs against real time, for the portal's countdown (issue 9 §3).
+  const clockRate = () => (clock instanceof ManualClock ? 0 : clock instanceof ScaledClock ? config.timeScale : 1);
+  // The portal's change hints (issue 9 §4): components emit, the portal host streams them.
+  const feed = new ChangeFeed(clock);
   try {
-    const identity = await createIdentity({ db: store.db, clock, box, tokenLifetimeSeconds: config.tokenLifetimeSeconds });
-    const boot = await identity.directory.bootstrap();
-    const tls = await prepareTls(config.dataDir, [config.host]);
     let port = config.port;
+    let bootTenantId = "";
+    const identity = await createIdentity({
+      db: store.db,
+      clock,
+      box,
+      tokenLifetimeSeconds: config.tokenLifetimeSeconds,
+      portalOrigins: () => portalOrigins(config.host, port),
+      bootstrapTenantId: () => bootTenantId,
+    });
+    const boot = await identity.directory.bootstrap();
+    bootTenantId = boot.tenant.id;
+    const tls = await prepareTls(config.dataDir, [config.host]);
     const armAudienceList = () => armAudiences([`https://localhost:${port}`, `https://127.0.0.1:${port}`, `https://${urlHost(config.host)}:${port}`]);
     const arm = createArm({
       db: store.db,
@@ -104,9 +120,20 @@ export async function startTdekv(config: TdekvConfig, deps: { log: Logger; clock
       audiences: armAudienceList,
       adminTenantId: () => boot.tenant.id,
     });
+    arm.services.store.onChange = (id) => feed.emit("resource.changed", id);
     const faults = new VaultFaults();
     let sqlVault!: ReturnType<typeof withFaults>;
-    const vault = createVault({ db: store.db, clock, box, log: deps.log, directory: identity.directory, tokens: identity.tokens, arm: arm.services, httpsPort: () => port });
+    const vault = createVault({
+      db: store.db,
+      clock,
+      box,
+      log: deps.log,
+      directory: identity.directory,
+      tokens: identity.tokens,
+      arm: arm.services,
+      httpsPort: () => port,
+      onKeysChanged: (vaultId) => feed.emit("resource.changed", vaultId),
+    });
     for (const provider of vault.management.providers) arm.register(provider);
     sqlVault = withFaults(vaultClient(vault.dataPlane.invoke, identity.tokens, clock), faults, config.vaultTimeoutSeconds * 1000);
     const sql = createSql({
@@ -124,11 +151,16 @@ export async function startTdekv(config: TdekvConfig, deps: { log: Logger; clock
     });
     arm.register(sql.provider);
     const activityLog = new ActivityLog(store.db, clock, config.activityLogDelaySeconds * 1000);
+    activityLog.onAppend((e) => {
+      feed.emit("activity.appended", e.data.resourceId);
+      // Resource Health is written as Activity Log events (health/lifecycle.ts setAvailability).
+      if (e.data.category.value === "ResourceHealth") feed.emit("health.changed", e.data.resourceId);
+    });
     arm.services.recordOperation = async (e) => {
       await activityLog.append({ ...e, category: "Administrative", eventName: "EndRequest", level: "Informational" });
     };
     arm.register(insightsEventsProvider(activityLog));
-    const alerts = createAlerts({ db: store.db, clock, log: deps.log, arm: arm.services, activityLog, smtpUrl: config.smtpUrl, autohealWindowMs: config.autohealWindowSeconds * 1000 });
+    const alerts = createAlerts({ db: store.db, clock, log: deps.log, arm: arm.services, activityLog, smtpUrl: config.smtpUrl, autohealWindowMs: config.autohealWindowSeconds * 1000, onNotification: (id) => feed.emit("notification.sent", id) });
     const alertsRoute = createAlertsRoute(alerts, { tokens: identity.tokens, audiences: armAudienceList, directory: identity.directory });
     for (const provider of alerts.providers) arm.register(provider);
     const healthStore = new HealthStore(store.db);
@@ -155,17 +187,22 @@ export async function startTdekv(config: TdekvConfig, deps: { log: Logger; clock
       clock,
       faults,
       authorize: (req) => authorizeAdmin(req, adminDeps),
-      onClockMoved: async (now) => writeAtomic(manualClockFile, String(now)),
+      onClockMoved: async (now) => {
+        writeAtomic(manualClockFile, String(now));
+        feed.clockMoved();
+      },
       windowMs: config.autohealWindowSeconds * 1000,
+      clockRate,
       vaultCalls: () => sqlVault.calls(),
     });
     const backupAdmin = sql.backup.adminRoutes((req) => authorizeAdmin(req, adminDeps));
+    const portal = createPortalHost({ feed, clock, clockRate, authorize: (req) => authorizeAdmin(req, adminDeps), revokeSessions: (oid) => identity.grants.revoke(oid) });
     const frontDoor = await startFrontDoor({
       tls,
       host: config.host,
       port: config.port,
       proxyPort: config.proxyPort,
-      surfaces: { login: identity.routes, graph: identity.graph, arm: async (req) => (await healthAdmin(req)) ?? (await backupAdmin(req)) ?? (await alertsRoute(req)) ?? (await sql.queryRoute(req)) ?? arm.surface(req), vault: vault.dataPlane.surface },
+      surfaces: { portal: portal.surface, login: identity.routes, graph: identity.graph, arm: async (req) => (await healthAdmin(req)) ?? (await backupAdmin(req)) ?? (await alertsRoute(req)) ?? (await sql.queryRoute(req)) ?? arm.surface(req), vault: vault.dataPlane.surface },
       log: deps.log,
     });
     port = frontDoor.port;
@@ -202,6 +239,7 @@ export async function startTdekv(config: TdekvConfig, deps: { log: Logger; clock
       identityEndpoint: `${proxyOrigin}/msi/token`,
       identityHeader: identity.identityHeader,
       imdsEndpoint: proxyOrigin,
+      portalUrl: `${origin}/portal/`,
       httpsPort: frontDoor.port,
       tdsPort: tds.port,
       proxyPort: frontDoor.proxyPort,

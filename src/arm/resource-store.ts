@@ -18,6 +18,9 @@ const RESOURCE_GROUP_TYPE = "microsoft.resources/resourcegroups";
  * move a prefix rewrite.
  */
 export class ResourceStore {
+  /** Told the id of every resource written, deleted or moved: the portal's change hints (issue 9 §4). */
+  onChange: (id: string) => void = () => {};
+
   constructor(
     private readonly db: Db,
     private readonly clock: Clock,
@@ -49,6 +52,7 @@ export class ResourceStore {
       .values(row)
       .onConflict((oc) => oc.column("key").doUpdateSet({ body: row.body, updated_at: now, id: row.id }))
       .execute();
+    this.onChange(args.id);
     return !existing;
   }
 
@@ -61,11 +65,13 @@ export class ResourceStore {
   async removeTree(id: string): Promise<StoredResource[]> {
     const key = resourceKey(id);
     const inTree = (eb: any) => eb.or([eb("key", "=", key), eb.and([eb("key", ">", `${key}/`), eb("key", "<", `${key}0`)])]);
-    return this.db.transaction().execute(async (trx) => {
+    const removed = await this.db.transaction().execute(async (trx) => {
       const rows = await trx.selectFrom("resources").selectAll().where(inTree).execute();
       await trx.deleteFrom("resources").where(inTree).execute();
       return rows.map((row) => ({ id: row.id, name: row.name, body: JSON.parse(row.body) as Record<string, unknown>, createdAt: row.created_at }));
     });
+    for (const r of removed) this.onChange(r.id);
+    return removed;
   }
 
   async listByType<T = Record<string, unknown>>(scope: { subscriptionId: string; resourceGroup?: string; typeKey: string; parentId?: string }): Promise<StoredResource<T>[]> {
@@ -132,6 +138,8 @@ export class ResourceStore {
           .execute();
       }
     });
+    this.onChange(oldId);
+    this.onChange(newId);
   }
 }
 

@@ -3,10 +3,13 @@ import https from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import type { Logger, SurfaceHandler, SurfaceRequest, SurfaceResponse } from "../platform/index.js";
 import type { TlsMaterial } from "./ca.js";
-import { classifyHost, hostName, proxyAllows, type SurfaceName } from "./hosts.js";
+import { classifyHost, hostName, portalOrigins, proxyAllows, type SurfaceName } from "./hosts.js";
+import { corsApplies, createCors } from "./cors.js";
 import { createHttpApp } from "./http-app.js";
 
 export interface Surfaces {
+  /** The portal's files and hint stream, asked first on the ARM and direct hosts (issue 9). */
+  portal?: SurfaceHandler;
   /** Entra ID and the managed-identity endpoints. */
   login: SurfaceHandler;
   /** Microsoft Graph's principal look-ups (graph.microsoft.com). */
@@ -58,19 +61,28 @@ function renderError(surface: SurfaceName, status: number, code: string, message
 export async function startFrontDoor(opts: FrontDoorOptions): Promise<RunningFrontDoor> {
   const directHosts = new Set(["localhost", "127.0.0.1", "::1", hostName(opts.host)]);
   const { surfaces, log } = opts;
+  let boundPort = opts.port;
+  const cors = createCors(() => portalOrigins(opts.host, boundPort));
 
+  /** CORS wraps the surfaces the portal calls cross-origin (token endpoint, Key Vault); see cors.ts. */
   async function dispatch(req: SurfaceRequest): Promise<SurfaceResponse> {
     const surface = classifyHost(req.host, directHosts);
+    if (!corsApplies(surface, req)) return route(surface, req);
+    if (cors.isPreflight(req)) return cors.preflight(req);
+    return cors.decorate(req, await route(surface, req));
+  }
+
+  async function route(surface: SurfaceName, req: SurfaceRequest): Promise<SurfaceResponse> {
     switch (surface) {
       case "login":
         return (await surfaces.login(req)) ?? { status: 404, body: { error: "invalid_request", error_description: `AADSTS90000: The path '${req.path}' is not an Entra ID endpoint tdekv serves.` } };
       case "arm":
-        return (await surfaces.arm(req))!;
+        return (surfaces.portal && (await surfaces.portal(req))) ?? (await surfaces.arm(req))!;
       case "graph":
         return (surfaces.graph && (await surfaces.graph(req))) ?? { status: 404, body: errorBody("Request_ResourceNotFound", "Microsoft Graph is not served.") };
       case "direct":
         // Direct mode: one origin carries Entra (/{tenant}/oauth2/...), the managed-identity endpoint and ARM.
-        return (await surfaces.login(req)) ?? (await surfaces.arm(req))!;
+        return (surfaces.portal && (await surfaces.portal(req))) ?? (await surfaces.login(req)) ?? (await surfaces.arm(req))!;
       case "vault":
         return (surfaces.vault && (await surfaces.vault(req))) ?? { status: 404, body: errorBody("NotFound", "Key Vault is not served by this tdekv build yet.") };
       case "sql":
@@ -130,6 +142,7 @@ export async function startFrontDoor(opts: FrontDoorOptions): Promise<RunningFro
   });
 
   await tlsApp.listen({ host: opts.host, port: opts.port });
+  boundPort = (httpsServer!.address() as AddressInfo).port;
   try {
     await proxyApp.listen({ host: opts.host, port: opts.proxyPort });
   } catch (err) {

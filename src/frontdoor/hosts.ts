@@ -29,3 +29,14 @@ export function proxyAllows(host: string): boolean {
   const h = host.toLowerCase();
   return h === "management.azure.com" || h === "login.microsoftonline.com" || h === "graph.microsoft.com" || h.endsWith(".vault.azure.net") || h.endsWith(".database.windows.net");
 }
+
+/**
+ * The origins tdekv's portal is served from (issue 9 §1): the direct listener under localhost, 127.0.0.1
+ * and the configured host name, and management.azure.com through the proxy. Browsers drop a default port.
+ */
+export function portalOrigins(configuredHost: string, httpsPort: number): string[] {
+  const h = configuredHost.toLowerCase();
+  const named = h === "0.0.0.0" || h === "::" || h === "127.0.0.1" ? "localhost" : h.includes(":") ? `[${h}]` : h;
+  const port = httpsPort === 443 ? "" : `:${httpsPort}`;
+  return [...new Set(["localhost", "127.0.0.1", named].map((n) => `https://${n}${port}`)), "https://management.azure.com"];
+}

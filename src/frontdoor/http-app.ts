@@ -34,13 +34,42 @@ function toSurfaceRequest(req: FastifyRequest, scheme: string): SurfaceRequest {
   };
 }
 
+/**
+ * A streamed response (the portal's SSE hints) leaves fastify's reply cycle: status and headers go out at
+ * once, then the surface writes until the client disconnects. Node's requestTimeout and headersTimeout only
+ * bound receiving the request, and keepAliveTimeout only idle sockets, so neither cuts a live stream.
+ */
+function sendStream(reply: FastifyReply, sreq: SurfaceRequest, res: SurfaceResponse, log: Logger): FastifyReply {
+  reply.hijack();
+  const raw = reply.raw;
+  raw.writeHead(res.status, { ...res.headers, "x-ms-request-id": sreq.requestId, "x-ms-correlation-request-id": sreq.correlationId });
+  raw.flushHeaders();
+  const closers: (() => void)[] = [];
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    for (const cb of closers) cb();
+    log.info({ reqId: sreq.requestId, method: sreq.method, host: sreq.host, path: sreq.path, status: res.status }, "stream closed");
+  };
+  raw.on("close", close);
+  raw.on("error", close);
+  res.stream!({
+    write: (chunk) => (closed ? false : raw.write(chunk)),
+    onDrain: (cb) => raw.once("drain", cb),
+    onClose: (cb) => (closed ? cb() : closers.push(cb)),
+    end: () => raw.end(),
+  });
+  return reply;
+}
+
 function send(reply: FastifyReply, sreq: SurfaceRequest, res: SurfaceResponse): FastifyReply {
   reply.code(res.status);
   reply.header("x-ms-request-id", sreq.requestId);
   reply.header("x-ms-correlation-request-id", sreq.correlationId);
   for (const [k, v] of Object.entries(res.headers ?? {})) reply.header(k, v);
   if (res.body === undefined || sreq.method === "HEAD") return reply.send();
-  if (typeof res.body === "string") return reply.send(res.body);
+  if (typeof res.body === "string" || Buffer.isBuffer(res.body)) return reply.send(res.body);
   reply.header("content-type", "application/json; charset=utf-8");
   return reply.send(JSON.stringify(res.body));
 }
@@ -78,7 +107,8 @@ export function createHttpApp(opts: AppOptions): FastifyInstance {
 
   app.all("*", async (req, reply) => {
     const sreq = toSurfaceRequest(req, opts.scheme);
-    return send(reply, sreq, await opts.dispatch(sreq));
+    const res = await opts.dispatch(sreq);
+    return res.stream && sreq.method !== "HEAD" ? sendStream(reply, sreq, res, opts.log) : send(reply, sreq, res);
   });
   return app;
 }

@@ -33,6 +33,8 @@ export function createHealthAdminRoutes(deps: {
   windowMs?: number;
   /** Calls made to Key Vault so far, to report per pass. */
   vaultCalls(): number;
+  /** How fast the clock runs against real time (0 manual, 1 system, N scaled), for the portal's countdown. */
+  clockRate?: () => number;
 }) {
   const body = (req: SurfaceRequest): Record<string, unknown> => {
     try {
@@ -56,10 +58,15 @@ export function createHealthAdminRoutes(deps: {
         return armResponses.ok({ ...pass, vaultCalls: deps.vaultCalls() - calls, cpuMs: (used.user + used.system) / 1000, wallMs: performance.now() - started });
       }
       if (path === "/_tdekv/clock" && req.method === "GET") {
+        const now = deps.clock.now();
         return armResponses.ok({
-          now: new Date(deps.clock.now()).toISOString(),
+          now: new Date(now).toISOString(),
           mode: deps.clock instanceof ManualClock ? "manual" : "system",
           ...(deps.windowMs !== undefined ? { autohealWindowSeconds: deps.windowMs / 1000 } : {}),
+          // The same numbers as the portal's `event: clock` (issue 9 §3: the countdown runs on server time).
+          nowMs: now,
+          ...(deps.clockRate ? { rate: deps.clockRate() } : {}),
+          ...(deps.windowMs !== undefined ? { windowMs: deps.windowMs } : {}),
         });
       }
       if (path === "/_tdekv/clock/advance" && req.method === "POST") {

@@ -2,7 +2,8 @@ import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Db, PrincipalsTable } from "../storage/index.js";
 import { type Clock, type SecretBox, newGuid, newSecret } from "../platform/index.js";
 
-export type PrincipalKind = "ServicePrincipal" | "UserAssigned" | "SystemAssigned";
+/** "User" is a person who signs in to the portal (issue 9 §1); the others are applications and identities. */
+export type PrincipalKind = "ServicePrincipal" | "UserAssigned" | "SystemAssigned" | "User";
 
 export interface Principal {
   objectId: string;
@@ -12,7 +13,14 @@ export interface Principal {
   appId: string;
   displayName: string;
   resourceId: string | null;
+  /** Users only: the name they sign in with (admin@tdekv.local). */
+  userPrincipalName?: string;
 }
+
+/** The user every tenant is seeded with; the bootstrap tenant's is admin@tdekv.local (issue 9 §1). */
+export const SEEDED_USER_NAME = "tdekv Admin";
+export const BOOTSTRAP_USER_UPN = "admin@tdekv.local";
+export const seededUserUpn = (tenantId: string, bootstrap: boolean): string => (bootstrap ? BOOTSTRAP_USER_UPN : `admin@${tenantId}.tdekv.local`);
 
 export interface Tenant {
   id: string;
@@ -54,6 +62,7 @@ const toPrincipal = (row: PrincipalsTable): Principal => ({
   appId: row.app_id,
   displayName: row.display_name,
   resourceId: row.resource_id,
+  ...(row.user_principal_name ? { userPrincipalName: row.user_principal_name } : {}),
 });
 
 /**
@@ -89,9 +98,11 @@ export class Directory {
       const subscription = await this.getSubscription(b.subscriptionId);
       if (!tenant || !subscription) throw new Error("data dir is inconsistent: the bootstrap tenant or subscription is missing");
       const clientSecret = this.box.open(b.sealedSecret, "bootstrap-secret").toString();
+      // Data dirs made before users existed get theirs now; later starts find them and add nothing.
+      await this.ensureUsers(b.tenantId);
       return { tenant, subscription, credentials: { tenantId: b.tenantId, clientId: b.clientId, clientSecret, objectId: b.objectId } };
     }
-    const { tenant, credentials } = await this.createTenant("Default Directory");
+    const { tenant, credentials } = await this.createTenant("Default Directory", undefined, BOOTSTRAP_USER_UPN);
     const subscription = await this.createSubscription(tenant.id, "tdekv subscription");
     await this.setSetting(
       "bootstrap",
@@ -106,15 +117,56 @@ export class Directory {
     return { tenant, subscription, credentials };
   }
 
-  /** A new tenant comes with one service principal that can sign in to it. */
-  async createTenant(displayName: string, id: string = newGuid()): Promise<{ tenant: Tenant; credentials: ServicePrincipalCredentials }> {
+  /** A new tenant comes with one service principal and one user (admin@{tenantId}.tdekv.local) that can sign in to it. */
+  async createTenant(displayName: string, id: string = newGuid(), userUpn: string = seededUserUpn(id, false)): Promise<{ tenant: Tenant; credentials: ServicePrincipalCredentials }> {
     const tenant: Tenant = { id, displayName, defaultDomain: `tdekv${id.slice(0, 8)}.onmicrosoft.com` };
     await this.db
       .insertInto("tenants")
       .values({ id, display_name: displayName, default_domain: tenant.defaultDomain, created_at: this.clock.now() })
       .execute();
     const credentials = await this.createServicePrincipal(id, "tdekv-admin");
+    await this.createUser(id, userUpn, SEEDED_USER_NAME);
     return { tenant, credentials };
+  }
+
+  async createUser(tenantId: string, userPrincipalName: string, displayName: string): Promise<Principal> {
+    const row: PrincipalsTable = {
+      object_id: newGuid(),
+      tenant_id: tenantId,
+      kind: "User",
+      // Users are no application: an empty app id never matches a client_id or appId look-up.
+      app_id: "",
+      display_name: displayName,
+      resource_key: null,
+      resource_id: null,
+      secret_hash: null,
+      created_at: this.clock.now(),
+      user_principal_name: userPrincipalName.toLowerCase(),
+    };
+    await this.db.insertInto("principals").values(row).execute();
+    return toPrincipal(row);
+  }
+
+  /** Seeds the user of every tenant that has none (idempotent). */
+  async ensureUsers(bootstrapTenantId: string): Promise<void> {
+    for (const t of await this.listTenants()) {
+      const has = await this.db.selectFrom("principals").select("object_id").where("tenant_id", "=", t.id).where("kind", "=", "User").executeTakeFirst();
+      if (!has) await this.createUser(t.id, seededUserUpn(t.id, t.id === bootstrapTenantId), SEEDED_USER_NAME);
+    }
+  }
+
+  /** Users, bootstrap tenant first (the sign-in page preselects the first); one tenant's when given. */
+  async listUsers(bootstrapTenantId: string, tenantId?: string): Promise<Principal[]> {
+    let q = this.db.selectFrom("principals").selectAll().where("kind", "=", "User");
+    if (tenantId) q = q.where("tenant_id", "=", tenantId);
+    const rows = await q.orderBy("created_at").orderBy("object_id").execute();
+    const users = rows.map(toPrincipal);
+    return [...users.filter((u) => u.tenantId === bootstrapTenantId), ...users.filter((u) => u.tenantId !== bootstrapTenantId)];
+  }
+
+  async findUser(objectId: string): Promise<Principal | undefined> {
+    const row = await this.db.selectFrom("principals").selectAll().where("object_id", "=", objectId.toLowerCase()).where("kind", "=", "User").executeTakeFirst();
+    return row && toPrincipal(row);
   }
 
   async createServicePrincipal(tenantId: string, displayName: string): Promise<ServicePrincipalCredentials> {

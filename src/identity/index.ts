@@ -4,10 +4,13 @@ import { Directory } from "./directory.js";
 import { TokenService } from "./token-service.js";
 import { createEntraRoutes } from "./http/entra-routes.js";
 import { createGraphRoutes } from "./http/graph-routes.js";
+import { SignInGrants } from "./sign-in-grants.js";
 
-export { Directory, type Principal, type PrincipalKind, type Tenant, type Subscription, type ServicePrincipalCredentials } from "./directory.js";
+export { Directory, BOOTSTRAP_USER_UPN, SEEDED_USER_NAME, type Principal, type PrincipalKind, type Tenant, type Subscription, type ServicePrincipalCredentials } from "./directory.js";
 export { TokenService, type AccessClaims, type IssuedToken, issuerFor } from "./token-service.js";
 export { TokenRejected, type TokenRejection, EntraError, ManagedIdentityError } from "./domain/errors.js";
+export { AZURE_PORTAL_APP_ID } from "./domain/public-clients.js";
+export { CODE_LIFETIME_MS, REFRESH_LIFETIME_MS } from "./sign-in-grants.js";
 export { PUBLIC_ARM_AUDIENCES, VAULT_AUDIENCES, isLocalHost, resourceFromScope } from "./domain/resources.js";
 
 export interface Identity {
@@ -17,10 +20,20 @@ export interface Identity {
   routes: ReturnType<typeof createEntraRoutes>;
   /** Microsoft Graph (graph.microsoft.com): the principal look-ups az makes. */
   graph: ReturnType<typeof createGraphRoutes>;
+  /** Users' sign-ins: codes and refresh tokens (revocable). */
+  grants: SignInGrants;
 }
 
 /** Builds the identity component: the directory, the token service and Entra's HTTP surface. */
-export async function createIdentity(deps: { db: Db; clock: Clock; box: SecretBox; tokenLifetimeSeconds: number }): Promise<Identity> {
+export async function createIdentity(deps: {
+  db: Db;
+  clock: Clock;
+  box: SecretBox;
+  tokenLifetimeSeconds: number;
+  /** tdekv's portal origins, for the portal's redirect URI (known once the listener is up). */
+  portalOrigins?: () => string[];
+  bootstrapTenantId?: () => string;
+}): Promise<Identity> {
   const directory = new Directory(deps.db, deps.clock, deps.box);
   const tokens = await TokenService.open(
     directory,
@@ -34,6 +47,10 @@ export async function createIdentity(deps: { db: Db; clock: Clock; box: SecretBo
     identityHeader = newSecret(24);
     await directory.setSetting("identity-header", identityHeader);
   }
-  const routes = createEntraRoutes({ directory, tokens, identityHeader }, () => new Date(deps.clock.now()));
-  return { directory, tokens, identityHeader, routes, graph: createGraphRoutes({ directory, tokens }) };
+  const grants = new SignInGrants(deps.db, deps.clock);
+  const routes = createEntraRoutes(
+    { directory, tokens, identityHeader, grants, portalOrigins: deps.portalOrigins ?? (() => []), bootstrapTenantId: deps.bootstrapTenantId ?? (() => "") },
+    () => new Date(deps.clock.now()),
+  );
+  return { directory, tokens, identityHeader, routes, graph: createGraphRoutes({ directory, tokens }), grants };
 }

@@ -13,6 +13,11 @@ export interface AccessClaims {
   /** Managed identities carry their resource id (Entra's xms_mirid). */
   xms_mirid?: string;
   exp: number;
+  /** "user" for a signed-in person (portal), "app" otherwise. */
+  idtyp?: string;
+  /** Users only: their sign-in name, which Azure shows as "Event initiated by". */
+  upn?: string;
+  name?: string;
 }
 
 export interface IssuedToken {
@@ -61,7 +66,48 @@ export class TokenService {
     return { keys: [this.key.publicJwk] };
   }
 
-  async issue(principal: Principal, resource: string): Promise<IssuedToken> {
+  /**
+   * A delegated access token for a signed-in user (authorization code / refresh token grants): the same
+   * issuer, key and lifetime as app tokens, with Entra's user claims (idtyp user, upn, name, scp) and the
+   * client's app id, so ARM, Key Vault and the Activity Log treat it as Azure treats a portal user.
+   */
+  async issueForUser(user: Principal, resource: string, clientId: string): Promise<IssuedToken> {
+    const upn = user.userPrincipalName ?? "";
+    return this.issue(user, resource, {
+      appid: clientId,
+      appidacr: "0",
+      idtyp: "user",
+      amr: ["pwd"],
+      name: user.displayName,
+      upn,
+      unique_name: upn,
+      scp: "user_impersonation",
+    });
+  }
+
+  /** An OpenID Connect id_token (v2.0) for the client that signed the user in. */
+  async idToken(user: Principal, args: { clientId: string; issuer: string; nonce?: string }): Promise<string> {
+    const now = Math.floor(this.clock.now() / 1000);
+    const claims: Record<string, unknown> = {
+      aud: args.clientId,
+      iss: args.issuer,
+      iat: now,
+      nbf: now,
+      exp: now + this.lifetimeSeconds,
+      name: user.displayName,
+      oid: user.objectId,
+      preferred_username: user.userPrincipalName ?? "",
+      rh: "0.tdekv.",
+      sub: user.objectId,
+      tid: user.tenantId,
+      uti: randomBytes(16).toString("base64url"),
+      ver: "2.0",
+      ...(args.nonce ? { nonce: args.nonce } : {}),
+    };
+    return new SignJWT(claims).setProtectedHeader({ alg: "RS256", typ: "JWT", kid: this.key.kid }).sign(this.key.privateKey);
+  }
+
+  async issue(principal: Principal, resource: string, overrides: Record<string, unknown> = {}): Promise<IssuedToken> {
     const now = Math.floor(this.clock.now() / 1000);
     const exp = now + this.lifetimeSeconds;
     const claims: Record<string, unknown> = {
@@ -81,6 +127,7 @@ export class TokenService {
       tid: principal.tenantId,
       uti: randomBytes(16).toString("base64url"),
       ver: "1.0",
+      ...overrides,
     };
     if (principal.resourceId) claims.xms_mirid = principal.resourceId;
     const accessToken = await new SignJWT(claims)
@@ -123,12 +170,22 @@ export class TokenService {
       }
       throw new TokenRejected("malformed", "the token could not be validated");
     }
-    const { tid, oid, appid, aud, iss, exp, xms_mirid } = payload as Record<string, unknown>;
+    const { tid, oid, appid, aud, iss, exp, xms_mirid, idtyp, upn, name } = payload as Record<string, unknown>;
     if (typeof tid !== "string" || typeof oid !== "string" || typeof aud !== "string" || typeof exp !== "number") {
       throw new TokenRejected("malformed", "required claims are missing");
     }
     if (iss !== issuerFor(tid)) throw new TokenRejected("issuer", "issuer does not match tenant", { issuer: String(iss) });
     if (!audiences.includes(aud)) throw new TokenRejected("audience", "wrong audience", { audience: aud });
-    return { oid, tid, appid: typeof appid === "string" ? appid : "", aud, exp, ...(typeof xms_mirid === "string" ? { xms_mirid } : {}) };
+    return {
+      oid,
+      tid,
+      appid: typeof appid === "string" ? appid : "",
+      aud,
+      exp,
+      ...(typeof xms_mirid === "string" ? { xms_mirid } : {}),
+      ...(typeof idtyp === "string" ? { idtyp } : {}),
+      ...(typeof upn === "string" && upn ? { upn } : {}),
+      ...(typeof name === "string" ? { name } : {}),
+    };
   }
 }

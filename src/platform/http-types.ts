@@ -22,8 +22,23 @@ export interface SurfaceRequest {
 export interface SurfaceResponse {
   status: number;
   headers?: Record<string, string>;
-  /** Serialised as JSON unless a string (sent as-is). */
+  /** Serialised as JSON unless a string or a Buffer (sent as-is). */
   body?: unknown;
+  /**
+   * A long-lived response (server-sent events): the front door sends status and headers, then hands the
+   * connection to `stream`, which writes until the client goes away. `body` is ignored.
+   */
+  stream?: (sink: StreamSink) => void;
+}
+
+/** The writable end of a streamed response, free of framework types. */
+export interface StreamSink {
+  /** false when the socket's buffer is full: wait for `onDrain` before writing more. */
+  write(chunk: string): boolean;
+  onDrain(cb: () => void): void;
+  /** Called once when the client disconnects or the server stops. */
+  onClose(cb: () => void): void;
+  end(): void;
 }
 
 export type SurfaceHandler = (req: SurfaceRequest) => Promise<SurfaceResponse | undefined>;

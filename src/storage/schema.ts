@@ -37,6 +37,20 @@ export interface PrincipalsTable {
   /** Salted SHA-256 of the client secret, for service principals. */
   secret_hash: string | null;
   created_at: number;
+  /** For users (kind User): the userPrincipalName they sign in with. Added by migration 0010. */
+  user_principal_name?: string | null;
+}
+
+/** A user's refresh token, by SHA-256 (migration 0010). */
+export interface RefreshTokensTable {
+  token_hash: string;
+  object_id: string;
+  tenant_id: string;
+  client_id: string;
+  scope: string;
+  created_at: number;
+  expires_at: number;
+  revoked_at: number | null;
 }
 
 /** Generic ARM resources, resource groups included. `key` is the lower-cased id (ARM ids are case-insensitive). */
@@ -72,4 +86,5 @@ export interface Database {
   principals: PrincipalsTable;
   resources: ResourcesTable;
   operations: OperationsTable;
+  refresh_tokens: RefreshTokensTable;
 }

@@ -14,4 +14,6 @@ export interface VaultDeps {
   arm: ArmServices;
   /** The HTTPS port of the front door, for direct-mode vault URIs (https://{name}.vault.localhost:{port}/). */
   httpsPort: () => number;
+  /** A key was created, changed or deleted through the data plane (ARM id of its vault): the portal's hint. */
+  onKeysChanged?: (vaultId: string) => void;
 }

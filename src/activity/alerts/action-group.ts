@@ -172,6 +172,11 @@ function readReceivers(spec: ReceiverSpec, raw: unknown): Receiver[] {
   });
 }
 
+/** Every receiver list of a body (an action group's properties, or a test-notification request), validated. */
+export function readReceiverLists(raw: Record<string, unknown>): Record<string, Receiver[]> {
+  return Object.fromEntries(RECEIVERS.map((spec) => [spec.list, readReceivers(spec, raw[spec.list])]));
+}
+
 /** Reads and validates a PUT body's `properties`; the caller has checked location and tags. */
 export function readActionGroupProperties(raw: unknown): ActionGroupProperties {
   if (!isObject(raw)) throw armErrors.invalidRequestContent("properties must be an object");
@@ -181,7 +186,7 @@ export function readActionGroupProperties(raw: unknown): ActionGroupProperties {
   if (shortName.length > SHORT_NAME_MAX) throw insightsErrors.groupShortNameTooLong(shortName);
   if (raw.enabled !== undefined && raw.enabled !== null && typeof raw.enabled !== "boolean") throw armErrors.invalidRequestContent("properties.enabled must be a boolean");
   const props: ActionGroupProperties = { groupShortName: shortName, enabled: raw.enabled === undefined || raw.enabled === null ? true : raw.enabled };
-  for (const spec of RECEIVERS) props[spec.list] = readReceivers(spec, raw[spec.list]);
+  Object.assign(props, readReceiverLists(raw));
   return props;
 }
 

@@ -3,16 +3,18 @@ import type { SurfaceResponse } from "../../platform/index.js";
 import { ACTION_GROUP_TYPE, RECEIVERS, readActionGroupProperties, type ActionGroupBody, type Receiver } from "./action-group.js";
 import { insightsErrors } from "./errors.js";
 import { checkName, patchTagsAndEnabled, readGlobalLocation, readTags, requireObjectBody, responseId } from "./resource-helpers.js";
+import type { TestNotifications } from "./test-notifications-provider.js";
 
 export const NAMESPACE = "Microsoft.Insights";
 export const ACTION_GROUPS_KEY = typeKey(NAMESPACE, ["actionGroups"]);
 
 /**
  * `Microsoft.Insights/actionGroups`: PUT (200/201), GET, PATCH (tags, enabled), DELETE (200/204), lists by
- * resource group and subscription, and `POST …/subscribe` (enableReceiver). Delivery reads the stored body
- * when an alert fires, so a change applies to the next notification.
+ * resource group and subscription, `POST …/subscribe` (enableReceiver), and "Test action group":
+ * `POST …/createNotifications` with `GET …/notificationStatus/{id}` (test-notifications.ts). Delivery reads
+ * the stored body when an alert fires, so a change applies to the next notification.
  */
-export function actionGroupsProvider(services: ArmServices): ResourceProvider {
+export function actionGroupsProvider(services: ArmServices, tests?: TestNotifications): ResourceProvider {
   const { store } = services;
 
   async function save(call: ProviderCall, body: ActionGroupBody): Promise<boolean> {
@@ -54,8 +56,12 @@ export function actionGroupsProvider(services: ArmServices): ResourceProvider {
 
   return {
     namespace: NAMESPACE,
-    types: ["actionGroups"],
+    types: tests ? ["actionGroups", "actionGroups/notificationStatus"] : ["actionGroups"],
     async handle(call) {
+      if (call.type === "actionGroups/notificationStatus") {
+        if (!tests || call.kind !== "instance" || call.method !== "GET") throw armErrors.methodNotAllowed(call.method, call.req.path);
+        return tests.status(call, call.ref.names[1]!);
+      }
       if (call.kind === "collection") {
         if (call.method !== "GET") throw armErrors.methodNotAllowed(call.method, call.req.path);
         const rows = await store.listByType<ActionGroupBody>({
@@ -71,6 +77,7 @@ export function actionGroupsProvider(services: ArmServices): ResourceProvider {
         const r = await store.get<ActionGroupBody>(call.id);
         if (!r) throw notFound();
         if (call.action?.toLowerCase() === "subscribe") return subscribe(call, r.body);
+        if (tests && call.action?.toLowerCase() === "createnotifications") return tests.create(call, r.body);
         throw armErrors.pathNotFound(call.req.path);
       }
       switch (call.method) {

@@ -10,6 +10,7 @@ import { Dispatcher } from "./dispatcher.js";
 import { EmailSender } from "./email-sender.js";
 import { OutboxStore, type OutboxQuery } from "./outbox-store.js";
 import { notificationDetail, notificationSummary } from "./outbox-view.js";
+import { createTestNotifications, testNotificationsProvider } from "./test-notifications-provider.js";
 
 export { createAlertsRoute } from "./outbox-route.js";
 export type { OutboxQuery } from "./outbox-store.js";
@@ -28,6 +29,8 @@ export interface AlertsDeps {
   smtpUrl: string | undefined;
   /** --autoheal-window in ms, named in emails ("fix access before …"); the seed's 30 minutes when absent. */
   autohealWindowMs?: number;
+  /** A notification was enqueued or attempted (the portal's inbox hint, issue 9 §4). */
+  onNotification?: (resourceId: string) => void;
 }
 
 export type NotificationSummary = ReturnType<typeof notificationSummary>;
@@ -53,6 +56,7 @@ export interface Alerts {
  */
 export function createAlerts(deps: AlertsDeps): Alerts {
   const outbox = new OutboxStore(deps.db);
+  if (deps.onNotification) outbox.onChange = deps.onNotification;
   const dispatcher = new Dispatcher({
     arm: deps.arm,
     clock: deps.clock,
@@ -72,8 +76,10 @@ export function createAlerts(deps: AlertsDeps): Alerts {
   });
   worker = new AlertsWorker({ clock: deps.clock, log: deps.log, activityLog: deps.activityLog, dispatcher, delivery });
   const w = worker;
+  // "Test action group" goes through the same outbox and delivery worker as a fired alert.
+  const tests = createTestNotifications({ outbox, clock: deps.clock, smtpConfigured: Boolean(deps.smtpUrl), autohealWindowMs: deps.autohealWindowMs, enqueued: () => w.kick("deliver") });
   return {
-    providers: [actionGroupsProvider(deps.arm), alertRulesProvider(deps.arm)],
+    providers: [actionGroupsProvider(deps.arm, tests), alertRulesProvider(deps.arm), testNotificationsProvider(tests)],
     start: () => w.start(),
     stop: () => w.stop(),
     async outbox(query) {

@@ -42,6 +42,8 @@ const normalize = (r: NotificationRow): NotificationRow => ({
  */
 export class OutboxStore {
   private readonly db: Kysely<AlertTables>;
+  /** Told the resource of each notification enqueued or attempted: the portal's inbox hint (issue 9 §4). */
+  onChange: (resourceId: string) => void = () => {};
 
   constructor(db: Db) {
     this.db = alertDb(db);
@@ -62,7 +64,18 @@ export class OutboxStore {
       }
       await this.setCursor(trx, cursorName, seq, now);
       return added;
+    }).then((added) => {
+      for (const r of rows) this.onChange(r.resource_id);
+      return added;
     });
+  }
+
+  /** Enqueues rows that belong to no Activity Log event (test notifications): no cursor moves. */
+  async enqueue(rows: NotificationRow[]): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      for (const row of rows) await trx.insertInto("alert_notifications").values(row).execute();
+    });
+    for (const r of rows) this.onChange(r.resource_id);
   }
 
   private async setCursor(trx: Transaction<AlertTables>, name: string, seq: number, now: number): Promise<void> {
@@ -113,6 +126,7 @@ export class OutboxStore {
         .where("id", "=", row.id)
         .execute();
     });
+    this.onChange(row.resource_id);
   }
 
   async query(q: OutboxQuery): Promise<NotificationRow[]> {

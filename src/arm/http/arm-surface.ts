@@ -181,11 +181,14 @@ export function createArmSurface(deps: { services: ArmServices; tokens: TokenSer
 
 /** `GET /metadata/endpoints`, for clients that discover a cloud (az-cli-compat.md §3.1). */
 function cloudMetadata(origin: string) {
+  // Through the proxy ARM is management.azure.com and Entra is login.microsoftonline.com (a different host,
+  // which the front door routes to the login surface); directly, one origin serves both.
+  const loginEndpoint = origin === "https://management.azure.com" ? "https://login.microsoftonline.com" : origin;
   return {
     galleryEndpoint: `${origin}/`,
     graphEndpoint: "https://graph.windows.net/",
     portalEndpoint: `${origin}/portal/`,
-    authentication: { loginEndpoint: origin, audiences: ["https://management.core.windows.net/", "https://management.azure.com/"] },
+    authentication: { loginEndpoint, audiences: ["https://management.core.windows.net/", "https://management.azure.com/"] },
     name: "tdekv",
     resourceManager: `${origin}/`,
     suffixes: { keyVaultDns: "vault.azure.net", sqlServerHostname: "database.windows.net" },

@@ -172,7 +172,8 @@ export function createResourceGroupRoutes(services: ArmServices) {
             operationLocalized: "Move Resources",
             status: "Succeeded",
             description: `Moved ${m.from} to ${m.to}.`,
-            caller: base.caller.appid || base.caller.oid,
+            // Azure names a user by UPN and an application by app id ("Event initiated by").
+            caller: base.caller.upn ?? (base.caller.appid || base.caller.oid),
             correlationId: base.req.correlationId,
             properties: { sourceResourceId: m.from, targetResourceId: m.to },
           });

@@ -4,6 +4,7 @@ import type { TokenService } from "../token-service.js";
 import { EntraError, ManagedIdentityError } from "../domain/errors.js";
 import { entraErrors } from "../domain/entra-errors.js";
 import { isKnownResource, resourceFromScope } from "../domain/resources.js";
+import { createUserFlows, type UserFlowDeps } from "./user-flows.js";
 
 /**
  * Entra ID's endpoints as MSAL (node and python) and the managed-identity credentials call them:
@@ -11,7 +12,7 @@ import { isKnownResource, resourceFromScope } from "../domain/resources.js";
  * Service (`/msi/token`) and IMDS (`/metadata/identity/oauth2/token`) managed-identity endpoints
  * (sdk-compat.md §2, az-cli-compat.md §5).
  */
-export interface EntraDeps {
+export interface EntraDeps extends Omit<UserFlowDeps, "directory" | "tokens"> {
   directory: Directory;
   tokens: TokenService;
   /** The secret a workload must present in X-IDENTITY-HEADER (App Service style). */
@@ -61,6 +62,20 @@ function openidConfiguration(origin: string, tenant: string, v2: boolean) {
 }
 
 export function createEntraRoutes(deps: EntraDeps, now: () => Date) {
+  const users = createUserFlows(deps, now);
+
+  /** One token endpoint, several grants: users' (code, refresh) or applications' (client credentials). */
+  async function tokenEndpoint(req: SurfaceRequest, tenantSegment: string, v2: boolean): Promise<SurfaceResponse> {
+    const form = new URLSearchParams(req.body.toString("utf8"));
+    if (!users.isUserGrant(form.get("grant_type"))) return clientCredentials(req, tenantSegment, v2);
+    try {
+      return await users.token(req, tenantSegment, form);
+    } catch (err) {
+      if (err instanceof EntraError) return json(err.status, entraErrorBody(err, req, now()));
+      throw err;
+    }
+  }
+
   async function clientCredentials(req: SurfaceRequest, tenantSegment: string, v2: boolean): Promise<SurfaceResponse> {
     const form = new URLSearchParams(req.body.toString("utf8"));
     try {
@@ -126,7 +141,7 @@ export function createEntraRoutes(deps: EntraDeps, now: () => Date) {
     } else {
       throw new ManagedIdentityError(400, "invalid_request", "Identity not specified: pass client_id, object_id or mi_res_id to choose one of tdekv's managed identities.");
     }
-    if (!p || p.kind === "ServicePrincipal") throw new ManagedIdentityError(400, "invalid_request", "Identity not found");
+    if (!p || (p.kind !== "UserAssigned" && p.kind !== "SystemAssigned")) throw new ManagedIdentityError(400, "invalid_request", "Identity not found");
     return p;
   }
 
@@ -182,8 +197,9 @@ export function createEntraRoutes(deps: EntraDeps, now: () => Date) {
         metadata: [{ preferred_network: aliases[0], preferred_cache: aliases[0], aliases }],
       });
     }
-    if (req.method === "POST" && rest === "/oauth2/v2.0/token") return clientCredentials(req, tenant, true);
-    if (req.method === "POST" && rest === "/oauth2/token") return clientCredentials(req, tenant, false);
+    if (req.method === "POST" && rest === "/oauth2/v2.0/token") return tokenEndpoint(req, tenant, true);
+    if (req.method === "POST" && rest === "/oauth2/token") return tokenEndpoint(req, tenant, false);
+    if ((req.method === "GET" || req.method === "POST") && (rest === "/oauth2/v2.0/authorize" || rest === "/oauth2/authorize")) return users.authorize(req, tenant);
     return undefined;
   };
 }

@@ -13,7 +13,9 @@ const GRAPH_AUDIENCES = ["https://graph.microsoft.com", "https://graph.microsoft
 export function createGraphRoutes(deps: { directory: Directory; tokens: TokenService }) {
   const err = (status: number, code: string, message: string): SurfaceResponse => ({ status, body: { error: { code, message, innerError: { date: new Date().toISOString() } } } });
 
-  const graphObject = (p: Principal) => ({
+  const graphObject = (p: Principal) =>
+    p.kind === "User" ? { "@odata.type": "#microsoft.graph.user", id: p.objectId, displayName: p.displayName, userPrincipalName: p.userPrincipalName, accountEnabled: true } : servicePrincipal(p);
+  const servicePrincipal = (p: Principal) => ({
     "@odata.type": "#microsoft.graph.servicePrincipal",
     id: p.objectId,
     appId: p.appId,
@@ -52,7 +54,17 @@ export function createGraphRoutes(deps: { directory: Directory; tokens: TokenSer
       const p = inTenant(await deps.directory.findPrincipal({ objectId: one[1]! }));
       return p ? { status: 200, body: graphObject(p) } : err(404, "Request_ResourceNotFound", `Resource '${one[1]}' does not exist or one of its queried reference-property objects are not present.`);
     }
-    if (req.method === "GET" && /^\/v1\.0\/users$/i.test(path)) return { status: 200, body: { value: [] } };
+    // Users (issue 9): `az ad user show --id admin@tdekv.local` reads /v1.0/users/{upn or object id}.
+    if (req.method === "GET" && /^\/v1\.0\/users$/i.test(path)) {
+      const users = await deps.directory.listUsers(tid, tid);
+      return { status: 200, body: { "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users", value: users.map(graphObject) } };
+    }
+    const user = /^\/v1\.0\/users\/([^/]+)$/i.exec(path);
+    if (req.method === "GET" && user) {
+      const key = decodeURIComponent(user[1]!).toLowerCase();
+      const u = (await deps.directory.listUsers(tid, tid)).find((x) => x.objectId === key || x.userPrincipalName === key);
+      return u ? { status: 200, body: graphObject(u) } : err(404, "Request_ResourceNotFound", `Resource '${user[1]}' does not exist or one of its queried reference-property objects are not present.`);
+    }
     if (req.method === "POST" && /^\/v1\.0\/directoryObjects\/getByIds$/i.test(path)) {
       let ids: unknown;
       try {

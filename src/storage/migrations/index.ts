@@ -7,6 +7,7 @@ import { activity } from "./0005-activity.js";
 import { alerts } from "./0006-alerts.js";
 import { health } from "./0007-health.js";
 import { backup } from "./0008-backup.js";
+import { users } from "./0010-users.js";
 
 /**
  * Numbered migrations, embedded in code so one build carries its schema, and one list serves SQLite and
@@ -23,6 +24,7 @@ const migrations: Record<string, Migration> = {
   // 0006 shipped empty for a while; it is idempotent now, so data dirs that recorded it empty get its tables.
   "0009_alerts_tables": alerts,
   "0008_backup": backup,
+  "0010_users": users,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -39,7 +39,11 @@ export interface SurfaceDeps {
   authorizer: Authorizer;
   log: Logger;
   resolveVault(name: string): Promise<VaultRecord>;
+  onKeysChanged?: (vaultId: string) => void;
 }
+
+/** Operations that change keys (crypto, reads and backups do not): each success hints the portal. */
+const KEY_WRITES = new Set(["create", "import", "update", "delete", "recover", "purge", "restore", "rotate", "setrotationpolicy"]);
 
 /** `x-ms-keyvault-*` headers real responses carry (keyvault.md §1.1). */
 function serviceHeaders(req: SurfaceRequest, vault: VaultRecord | undefined): Record<string, string> {
@@ -79,6 +83,7 @@ export function createKeysSurface(deps: SurfaceDeps): SurfaceHandler {
       if (!apiVersion) throw kvErrors.badParameter("The 'api-version' query parameter is required.");
       await deps.authorizer.authorize(vault, { claims, address: normalizeAddress(req.remoteAddress), trustedService: false }, route.op, route.name);
       const res: SurfaceResponse = await route.run({ svc: deps.svc, box: deps.box, ctx: { vault, origin: req.origin }, req, apiVersion });
+      if (res.status < 300 && KEY_WRITES.has(route.op)) deps.onKeysChanged?.(vault.id);
       return { ...res, headers: { ...serviceHeaders(req, vault), ...res.headers } };
     } catch (err) {
       if (err instanceof KeyVaultError) return toWireError(err, serviceHeaders(req, vault));

@@ -41,7 +41,7 @@ export function createVaultDataPlane(deps: VaultDeps & { registry: VaultRegistry
     throw kvErrors.vaultNotFound(name.toLowerCase(), deleted);
   }
 
-  const surface = createKeysSurface({ svc, box: deps.box, tokens, authorizer, log: deps.log, resolveVault });
+  const surface = createKeysSurface({ svc, box: deps.box, tokens, authorizer, log: deps.log, resolveVault, ...(deps.onKeysChanged ? { onKeysChanged: deps.onKeysChanged } : {}) });
   const invoke = createInProcessApi({ svc, tokens, authorizer, resolveVault });
   return {
     surface,
