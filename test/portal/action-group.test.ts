@@ -114,6 +114,8 @@ test("the portal creates an action group with a webhook, tests it, and the recei
   await wizard.getByRole("heading", { name: "Review + create" }).waitFor();
   await wizard.getByRole("button", { name: "Create", exact: true }).click();
   await page.getByRole("status").filter({ hasText: "Created action group tde-oncall." }).waitFor();
+  // The wizard closed under the focused button: focus is back on the opener, not lost to <body>.
+  await page.waitForFunction(() => document.activeElement?.textContent?.trim() === "Create" && !document.activeElement.closest("form"));
 
   const group = await s.admin("GET", `/subscriptions/${s.inst.endpoints.subscriptionId}/resourceGroups/${RG}/providers/Microsoft.Insights/actionGroups/tde-oncall?api-version=2022-06-01`);
   assert.equal(group.properties.groupShortName, "tde on-call!");

@@ -1,4 +1,4 @@
-import { useState } from "preact/hooks";
+import { useRef, useState } from "preact/hooks";
 import { arm, armListAll, armLro, ApiError, toApiError } from "../../lib/api";
 import { useLoad } from "../../lib/hooks";
 import { navigate } from "../../lib/router";
@@ -36,6 +36,7 @@ async function loadAll(): Promise<{ groups: ActionGroup[]; rgs: string[] }> {
 export function ActionGroups() {
   const data = useLoad("action-groups", loadAll, [], { match: (h) => (!h.resourceId && h.type !== "clock") || (h.type === "resource.changed" && /microsoft\.insights/i.test(h.resourceId ?? "")) });
   const [creating, setCreating] = useState(false);
+  const createBtn = useRef<HTMLButtonElement>(null);
   const [testing, setTesting] = useState<ActionGroup | undefined>();
   const [error, setError] = useState<ApiError | undefined>();
   const [note, setNote] = useState("");
@@ -53,7 +54,7 @@ export function ActionGroups() {
     <section aria-labelledby="ag-h">
       <h2 id="ag-h">Action groups</h2>
       <div class="actions">
-        <button type="button" class="btn btn-primary" aria-expanded={creating} onClick={() => setCreating(true)}>
+        <button type="button" class="btn btn-primary" ref={createBtn} aria-expanded={creating} onClick={() => setCreating(true)}>
           Create
         </button>
       </div>
@@ -61,6 +62,8 @@ export function ActionGroups() {
         <ActionGroupWizard
           rgs={data.data.rgs}
           onDone={(made) => {
+            // The wizard (and the focused Create/Cancel in it) unmounts: give focus back to its opener.
+            createBtn.current?.focus();
             setCreating(false);
             if (made) {
               setNote(`Created action group ${made}.`);

@@ -1,4 +1,4 @@
-import { useState } from "preact/hooks";
+import { useRef, useState } from "preact/hooks";
 import { arm, ApiError, toApiError } from "../../lib/api";
 import { useLoad } from "../../lib/hooks";
 import { href } from "../../lib/router";
@@ -22,6 +22,7 @@ export function AccessPolicies({ vault, reload }: { vault: Vault; reload: () => 
   const [busy, setBusy] = useState<string | undefined>();
   const [error, setError] = useState<ApiError | undefined>();
   const [done, setDone] = useState("");
+  const createBtn = useRef<HTMLButtonElement>(null);
   const policies = vault.properties.accessPolicies ?? [];
   const nameOf = (p: AccessPolicy) => principals.data?.find((x) => x.objectId.toLowerCase() === p.objectId.toLowerCase());
 
@@ -52,7 +53,7 @@ export function AccessPolicies({ vault, reload }: { vault: Vault; reload: () => 
         </Banner>
       )}
       <div class="actions">
-        <button type="button" class="btn btn-primary" onClick={() => { setWizard(true); setDone(""); }} aria-expanded={wizard}>
+        <button type="button" class="btn btn-primary" ref={createBtn} onClick={() => { setWizard(true); setDone(""); }} aria-expanded={wizard}>
           Create
         </button>
       </div>
@@ -63,6 +64,8 @@ export function AccessPolicies({ vault, reload }: { vault: Vault; reload: () => 
           principals={principals.data ?? []}
           principalsError={principals.error}
           onClose={(created) => {
+            // The wizard (and the focused Create/Cancel in it) unmounts: give focus back to its opener.
+            createBtn.current?.focus();
             setWizard(false);
             if (created) {
               setDone(`Created an access policy for ${created}.`);

@@ -1,4 +1,4 @@
-import { useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, type LroProgress, armLro, toApiError } from "../../../lib/api";
 import { useArm } from "../../../lib/hooks";
 import { href } from "../../../lib/router";
@@ -20,6 +20,17 @@ export function Revalidate({ dbId, down, primary, onDone }: { dbId: string; down
   const [error, setError] = useState<ApiError | undefined>();
   const [backup, setBackup] = useState("");
   const [done, setDone] = useState("");
+  const choices = useRef<HTMLDivElement>(null);
+  // "Revalidate key" unmounts when the choices replace it; without this, keyboard focus falls to <body>
+  // (WCAG 2.4.3). Land on the first choice, "Retry existing key".
+  useEffect(() => {
+    if (open) choices.current?.querySelector("button")?.focus();
+  }, [open]);
+  // Once the database is back, the choices unmount with focus in them: move it to this section's heading.
+  const heading = useRef<HTMLHeadingElement>(null);
+  useEffect(() => {
+    if (done && document.activeElement === document.body) heading.current?.focus();
+  }, [done, down]);
   const serverId = serverIdOf(dbId);
   const keys = useArm<{ value: ServerKey[] }>(open ? api(`${serverId}/keys`) : null);
   const protector = useArm<Protector>(open ? api(`${serverId}/encryptionProtector/current`) : null);
@@ -55,14 +66,16 @@ export function Revalidate({ dbId, down, primary, onDone }: { dbId: string; down
   if (!down && !running && !done && !error) return null;
   return (
     <section class="revalidate" aria-labelledby="revalidate-h">
-      <h3 id="revalidate-h">Revalidate key</h3>
+      <h3 id="revalidate-h" ref={heading} tabIndex={-1}>
+        Revalidate key
+      </h3>
       <p>Fix access to the key first (see Diagnose and solve problems), then revalidate: the database comes back online once Microsoft.Sql can use the key again.</p>
       {!down && !running ? null : !open ? (
         <Button kind={primary ? "primary" : "secondary"} onClick={() => setOpen(true)}>
           Revalidate key
         </Button>
       ) : (
-        <div class="revalidate-choices">
+        <div class="revalidate-choices" ref={choices}>
           <Button kind="primary" onClick={retry} busyText="Revalidating…">
             Retry existing key
           </Button>
