@@ -152,6 +152,11 @@ test("a11y: keyboard: skip link, nav and main controls by Tab; Esc closes the JS
   assert.match((await dialog.getByRole("region", { name: "Resource JSON" }).textContent()) ?? "", new RegExp(`"id": "${fx.serverId}"`));
   await page.keyboard.press("Escape");
   await dialog.waitFor({ state: "hidden" });
+  // The dialog gives focus back to its opener as it closes, which can land a frame after it is hidden.
+  await page.waitForFunction(() => {
+    const e = document.activeElement;
+    return !!e && e !== document.body;
+  });
   assert.equal(await focused(page), "Open JSON");
 
   // Blade menu by keyboard: Enter on a link opens that blade and marks it current.
