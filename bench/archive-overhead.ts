@@ -54,7 +54,7 @@ async function encrypted(dir: string, archived: boolean): Promise<Exec> {
   if (archiver) engine.setHooks(archiver.hooks());
   await engine.create("bench", new ServiceManagedProtector(new SecretBox(randomBytes(32))));
   // The engine's own connection, reached for prepared statements exactly as the plain one is; after each
-  // commit the engine's hook runs (the archive's copy, then the engine's own checkpoint past 4 MiB).
+  // commit the engine's hook runs (the archive's copy, then the engine's own checkpoint past 8 MiB).
   const db = engine.connection("bench");
   const du = (p: string): number => (fs.existsSync(p) ? (fs.readdirSync(p, { recursive: true }) as string[]).reduce((a, f) => a + (fs.statSync(path.join(p, f)).isFile() ? fs.statSync(path.join(p, f)).size : 0), 0) : 0);
   return {

@@ -67,18 +67,25 @@ export function sizeOf(file: string): number {
 
 /**
  * An archive file with grouped fsyncs: at most one fsync runs on the thread pool at a time, and whatever
- * was written meanwhile is covered by the next one (group commit). Closing waits for a running fsync, so a
- * descriptor number is never fsynced after being reused for another file.
+ * was written meanwhile is covered by the next one (group commit). That next one is not started the moment
+ * the running one returns (back to back, a steady writer kept an fsync, i.e. a journal commit, always in
+ * flight on each archive file, competing with SQLite's own commit fsyncs for the journal and for the two
+ * cores: bench/archive-overhead), but handed to `regroup`, which starts it after the group window.
+ * Closing waits for a running fsync, so a descriptor number is never fsynced after being reused.
  */
 export class ArchiveFd {
   private inflight = false;
   private closeRequested = false;
   /** Bytes written since the last fsync started. */
   dirtyBytes = 0;
-  constructor(readonly fd: number) {}
+  constructor(
+    readonly fd: number,
+    private readonly regroup?: () => void,
+  ) {}
 
-  static open(file: string, flags = "a+"): ArchiveFd {
-    return new ArchiveFd(fs.openSync(file, flags, 0o600));
+  /** `regroup` is called when an fsync returns with bytes written meanwhile (the caller schedules the next). */
+  static open(file: string, flags = "a+", regroup?: () => void): ArchiveFd {
+    return new ArchiveFd(fs.openSync(file, flags, 0o600), regroup);
   }
 
   get dirty(): boolean {
@@ -89,7 +96,7 @@ export class ArchiveFd {
     this.dirtyBytes += bytes;
   }
 
-  /** Starts an fsync on the thread pool now, or right after the running one. */
+  /** Starts an fsync on the thread pool now, unless one is running (its return regroups what is left). */
   syncSoon(): void {
     if (this.closeRequested || this.inflight || this.dirtyBytes === 0) return;
     this.inflight = true;
@@ -97,7 +104,7 @@ export class ArchiveFd {
     fs.fsync(this.fd, () => {
       this.inflight = false;
       if (this.closeRequested) fs.close(this.fd, () => {});
-      else this.syncSoon();
+      else if (this.dirtyBytes > 0) (this.regroup ?? (() => this.syncSoon()))();
     });
   }
 

@@ -268,8 +268,7 @@ export class Archiver {
       c.commits.close();
     }
     this.chains.clear();
-    for (const fd of this.readers.values()) fs.closeSync(fd);
-    this.readers.clear();
+    for (const name of new Set([...this.readers.keys(), ...this.indexReaders.keys()])) this.dropReader(name);
   }
 
   // ---- hooks ----------------------------------------------------------------------------------------
@@ -316,7 +315,7 @@ export class Archiver {
   }
 
   private afterCheckpoint(name: string, reset: boolean): void {
-    this.dropReader(name);
+    this.dropStaleReaders(name);
     if (!reset) {
       const job = this.chains.get(name)?.job;
       if (job) job.spoiled = true;
@@ -324,8 +323,12 @@ export class Archiver {
     }
     const chain = this.chains.get(name);
     if (chain && !chain.broken && chain.offset > 0) {
+      // The "k" line is made durable with the next group of fsyncs, not here: the segment it closes is durable
+      // already (beforeCheckpoint), and a crash before the line is on disk only makes the next open see a
+      // segment without its "k": the old log, if still live, continues it; a restarted log breaks the chain and
+      // a new generation starts from the file, which holds every commit. Nothing committed is lost either way.
       this.append(chain, { t: "k", i: chain.walIndex, at: this.o.clock.now() });
-      chain.commits.fsyncNow();
+      this.scheduleFlush();
       chain.wal?.close();
       chain.wal = undefined;
       chain.prev = { salt: chain.header!.salt, end: chain.offset };
@@ -390,6 +393,28 @@ export class Archiver {
     }
     this.readers.set(name, fd);
     return fd;
+  }
+
+  /**
+   * The reader descriptors stay open across owned checkpoints (RESTART keeps both files): closing the `-shm`
+   * one would also drop every POSIX lock SQLite holds on that file in this process (fcntl locks belong to the
+   * process and go with any close), and reopening both cost two opens per checkpoint. They are dropped only
+   * once SQLite has deleted the files (the last handle closed), so the next read opens the new ones.
+   */
+  private dropStaleReaders(name: string): void {
+    for (const map of [this.readers, this.indexReaders]) {
+      const fd = map.get(name);
+      if (fd === undefined) continue;
+      let gone = true;
+      try {
+        gone = fs.fstatSync(fd).nlink === 0;
+      } catch {
+        // unreadable: reopen
+      }
+      if (!gone) continue;
+      map.delete(name);
+      fs.closeSync(fd);
+    }
   }
 
   private dropReader(name: string): void {
@@ -483,7 +508,7 @@ export class Archiver {
     const last = commits[commits.length - 1]!;
     if (!chain.wal) {
       chain.header = header;
-      chain.wal = ArchiveFd.open(chain.paths.wal(chain.walIndex), "w+");
+      chain.wal = ArchiveFd.open(chain.paths.wal(chain.walIndex), "w+", this.regroup);
       writeAt(chain.wal.fd, headBytes!, 0);
     }
     writeAt(chain.wal.fd, buf.subarray(0, last.end - start), start);
@@ -518,6 +543,9 @@ export class Archiver {
     fs.writeSync(chain.commits.fd, text);
     chain.commits.written(text.length);
   }
+
+  /** An fsync returned with more written meanwhile: the next one waits for the group window. */
+  private readonly regroup = (): void => this.scheduleFlush();
 
   private scheduleFlush(): void {
     if (this.flushTimer) return;
@@ -567,7 +595,7 @@ export class Archiver {
       header: undefined,
       checksum: [0, 0],
       wal: undefined,
-      commits: ArchiveFd.open(paths.commits),
+      commits: ArchiveFd.open(paths.commits, "a+", this.regroup),
       txid,
       lastCommitAt: now,
       broken: false,
@@ -746,7 +774,7 @@ export class Archiver {
       header: undefined,
       checksum: [0, 0],
       wal: undefined,
-      commits: ArchiveFd.open(paths.commits),
+      commits: ArchiveFd.open(paths.commits, "a+", this.regroup),
       txid: commits.length ? commits[commits.length - 1]!.x : this.lastTxidOnDisk(name),
       lastCommitAt: commits.length ? commits[commits.length - 1]!.at : meta.startedAt,
       broken: false,
@@ -803,7 +831,7 @@ export class Archiver {
       fs.rmSync(file);
     } else {
       fs.truncateSync(file, chain.offset);
-      chain.wal = ArchiveFd.open(file, "r+");
+      chain.wal = ArchiveFd.open(file, "r+", this.regroup);
     }
     // The live log must be the one this segment was copied from (same salts in the wal-index, which SQLite
     // rebuilt from the WAL when it opened), still holding the last archived frame.
