@@ -4,7 +4,7 @@ import { randomBytes } from "node:crypto";
 import { type Clock, type Logger, type TdekvConfig, ChangeFeed, ManualClock, ScaledClock, SecretBox, systemClock } from "./platform/index.js";
 import { ActivityLog, insightsEventsProvider } from "./activity/index.js";
 import { createAlerts, createAlertsRoute } from "./activity/alerts/index.js";
-import { openSqliteStore } from "./storage/index.js";
+import { openStore } from "./storage/index.js";
 import { createIdentity } from "./identity/index.js";
 import { createArm, armAudiences } from "./arm/index.js";
 import { portalOrigins, prepareTls, startFrontDoor } from "./frontdoor/index.js";
@@ -45,6 +45,8 @@ export interface RunningTdekv {
   endpoints: Endpoints;
   /** Databases reopened at start, and those whose key could not be reached (issue 4 §6). */
   reopened: ReopenReport;
+  /** The control-plane store: its engine and the SQLite file or the password-redacted URL. */
+  store: { engine: "sqlite" | "postgres"; description: string };
   stop(): Promise<void>;
 }
 
@@ -92,7 +94,9 @@ export async function startTdekv(config: TdekvConfig, deps: { log: Logger; clock
         ? new ScaledClock(config.timeScale)
         : systemClock);
   const box = new SecretBox(loadMasterKey(config.dataDir));
-  const store = await openSqliteStore(path.join(config.dataDir, "tdekv.db"));
+  // The SQLite file in the data dir unless --store names another (issue 11). Key material is sealed with the
+  // data dir's master key before any store sees it, so a PostgreSQL store never holds plaintext keys.
+  const store = await openStore(config.store ?? path.join(config.dataDir, "tdekv.db"));
   // How fast tdekv's clock runs against real time, for the portal's countdown (issue 9 §3).
   const clockRate = () => (clock instanceof ManualClock ? 0 : clock instanceof ScaledClock ? config.timeScale : 1);
   // The portal's change hints (issue 9 §4): components emit, the portal host streams them.
@@ -251,6 +255,7 @@ export async function startTdekv(config: TdekvConfig, deps: { log: Logger; clock
     return {
       endpoints,
       reopened,
+      store: { engine: store.engine, description: store.description },
       async stop() {
         clearInterval(monitor);
         await probing;

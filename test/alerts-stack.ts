@@ -1,6 +1,7 @@
 import path from "node:path";
 import { ManualClock, SecretBox, silentLogger, type SurfaceRequest, type SurfaceResponse } from "../src/platform/index.js";
-import { openSqliteStore, type OpenedStore } from "../src/storage/index.js";
+import { openStore, type OpenedStore } from "../src/storage/index.js";
+import { testStore } from "./harness.js";
 import { createIdentity } from "../src/identity/index.js";
 import { createArm, armAudiences } from "../src/arm/index.js";
 import { ActivityLog } from "../src/activity/index.js";
@@ -25,7 +26,7 @@ export interface Stack {
 
 export async function bootStack(opts: { dataDir: string; masterKey: Buffer; clock: ManualClock; smtpUrl?: string; delayMs?: number; autohealWindowMs?: number }): Promise<Stack> {
   const { clock } = opts;
-  const opened = await openSqliteStore(path.join(opts.dataDir, "tdekv.db"));
+  const opened = await openStore(await testStore(opts.dataDir));
   const box = new SecretBox(opts.masterKey);
   const identity = await createIdentity({ db: opened.db, clock, box, tokenLifetimeSeconds: 365 * 24 * 3600 });
   const boot = await identity.directory.bootstrap();

@@ -4,6 +4,8 @@ import os from "node:os";
 import path from "node:path";
 import https from "node:https";
 import { fileURLToPath } from "node:url";
+import { createHash } from "node:crypto";
+import { createDatabase } from "./pg-cluster.js";
 
 /**
  * Starts a real tdekv process (the built CLI, as users run it) on free ports in a temporary data dir.
@@ -31,7 +33,8 @@ export function tempDir(prefix: string): string {
 
 export async function startInstance(opts: { dataDir?: string; env?: Record<string, string>; args?: string[] } = {}): Promise<Instance> {
   const dataDir = opts.dataDir ?? tempDir("data");
-  const child = spawn(process.execPath, [BIN, "start", "--data-dir", dataDir, "--port", "0", "--proxy-port", "0", "--tds-port", "0", ...(opts.args ?? [])], {
+  const store = await testStoreArgs(dataDir, opts.args ?? []);
+  const child = spawn(process.execPath, [BIN, "start", "--data-dir", dataDir, "--port", "0", "--proxy-port", "0", "--tds-port", "0", ...store, ...(opts.args ?? [])], {
     env: { ...process.env, ...opts.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -65,6 +68,27 @@ export async function startInstance(opts: { dataDir?: string; env?: Record<strin
       return exited;
     },
   };
+}
+
+/**
+ * TDEKV_TEST_STORE=postgres://…/postgres runs every instance on PostgreSQL (issue 11: the seed's scenarios
+ * pass unchanged on the PostgreSQL store). Each data dir gets its own database, named from the dir, so a
+ * restart on the same data dir finds its state again.
+ */
+async function testStoreArgs(dataDir: string, args: string[]): Promise<string[]> {
+  if (!process.env.TDEKV_TEST_STORE || args.includes("--store")) return [];
+  return ["--store", await testStore(dataDir)];
+}
+
+/** The store for an in-process stack on `dataDir`: its SQLite file, or its own database under TDEKV_TEST_STORE. */
+export async function testStore(dataDir: string): Promise<string> {
+  const base = process.env.TDEKV_TEST_STORE;
+  if (!base) return path.join(dataDir, "tdekv.db");
+  const name = `tdekv_${createHash("sha256").update(path.resolve(dataDir)).digest("hex").slice(0, 20)}`;
+  await createDatabase(base, name);
+  const u = new URL(base);
+  u.pathname = `/${name}`;
+  return u.toString();
 }
 
 export interface RawResponse {

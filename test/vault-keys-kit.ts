@@ -3,11 +3,11 @@ import https from "node:https";
 import dns from "node:dns";
 import { randomBytes } from "node:crypto";
 import { ManualClock, SecretBox, silentLogger, type SurfaceRequest, type SurfaceResponse } from "../src/platform/index.js";
-import { openSqliteStore, type OpenedStore } from "../src/storage/index.js";
+import { openStore, type OpenedStore } from "../src/storage/index.js";
 import { createIdentity, type Identity, type Principal } from "../src/identity/index.js";
 import { createVaultDataPlane, type VaultDataPlane } from "../src/vault/data-plane/index.js";
 import type { AccessPolicyEntry, VaultRecord, VaultRegistry } from "../src/vault/index.js";
-import { clientToken, request, tempDir, type Instance } from "./harness.js";
+import { clientToken, request, tempDir, testStore, type Instance } from "./harness.js";
 
 /**
  * The data plane in-process, over a real SQLite store, a real token service (signed JWTs) and an in-memory
@@ -65,7 +65,7 @@ export function policy(p: Principal, keys: string[], extra: Partial<AccessPolicy
 
 export async function startKit(): Promise<Kit> {
   const dir = tempDir("kvkeys");
-  const store = await openSqliteStore(path.join(dir, "tdekv.db"));
+  const store = await openStore(await testStore(dir));
   const clock = new ManualClock(Date.UTC(2026, 10, 28, 12, 0, 0));
   const box = new SecretBox(randomBytes(32));
   const identity = await createIdentity({ db: store.db, clock, box, tokenLifetimeSeconds: 3600 });

@@ -1,5 +1,7 @@
 import { Command, InvalidArgumentError } from "commander";
-import { type ConfigInput, ConfigError, createLogger, loadConfig, resolveDataDir, DEFAULTS, ENV } from "../platform/index.js";
+import path from "node:path";
+import { type ConfigInput, ConfigError, createLogger, loadConfig, resolveDataDir, resolveStore, DEFAULTS, ENV } from "../platform/index.js";
+import { openStore, migrate, describeStore, parseStoreTarget } from "../storage/index.js";
 import { startTdekv } from "../main.js";
 import { readEndpoints, isRunning, call, adminToken } from "./instance.js";
 import { renderTable } from "./render.js";
@@ -32,6 +34,7 @@ interface StartOptions {
   timeScale?: string;
   vaultTimeout?: string;
   tdsPort?: string;
+  store?: string;
 }
 
 async function start(opts: StartOptions) {
@@ -46,6 +49,7 @@ async function start(opts: StartOptions) {
     timeScale: opts.timeScale,
     vaultTimeoutSeconds: opts.vaultTimeout,
     tdsPort: opts.tdsPort,
+    store: opts.store,
   };
   const config = loadConfig(flags);
   const logFile = `${config.dataDir}/tdekv.log`;
@@ -63,12 +67,13 @@ async function start(opts: StartOptions) {
       `  subscription          ${ep.subscriptionId}`,
       `  service principal     ${ep.clientId}   (secret in ${config.dataDir}/endpoints.json)`,
       `  databases             ${instance.reopened.opened.length} open${instance.reopened.failed.length ? `, ${instance.reopened.failed.length} closed: key unreachable (${instance.reopened.failed.map((f) => f.cause).join(", ")})` : ""}`,
+      `  store                 ${instance.store.engine} ${instance.store.description}`,
       `  log                   ${logFile}`,
       `Use it from a shell:    eval "$(tdekv env --data-dir ${shellQuote(config.dataDir)})"`,
       "",
     ].join("\n"),
   );
-  log.info({ ms, port: ep.httpsPort, proxyPort: ep.proxyPort }, "ready");
+  log.info({ ms, port: ep.httpsPort, proxyPort: ep.proxyPort, store: instance.store.description }, "ready");
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -81,6 +86,21 @@ async function start(opts: StartOptions) {
   };
   process.on("SIGINT", () => void stop("SIGINT"));
   process.on("SIGTERM", () => void stop("SIGTERM"));
+}
+
+/** `tdekv migrate`: brings the store's schema to the latest migration as its own step, and says what ran. */
+async function migrateCommand(opts: { dataDir?: string; store?: string }) {
+  const value = resolveStore(opts.store) ?? path.join(resolveDataDir(opts.dataDir), "tdekv.db");
+  const target = parseStoreTarget(value);
+  const store = await openStore(target, { migrate: false });
+  try {
+    const ran = await migrate(store.db);
+    process.stdout.write(`store ${store.engine} ${describeStore(target)}\n`);
+    if (ran.length === 0) process.stdout.write("schema is up to date: no migration ran\n");
+    else process.stdout.write(`ran ${ran.length} migration${ran.length === 1 ? "" : "s"}:\n${ran.map((m) => `  ${m}\n`).join("")}`);
+  } finally {
+    await store.close();
+  }
 }
 
 async function env(opts: { dataDir?: string }) {
@@ -148,7 +168,14 @@ export async function main(argv: string[]): Promise<void> {
     .option("--clock <mode>", `system or manual (env ${ENV.clock}, default ${DEFAULTS.clock}); manual time moves with 'tdekv clock advance'`)
     .option("--vault-timeout <seconds>", `a SQL-to-Key-Vault call slower than this fails (env ${ENV.vaultTimeoutSeconds}, default ${DEFAULTS.vaultTimeoutSeconds})`)
     .option("--time-scale <factor>", `run time this many times faster, for demos (env ${ENV.timeScale}, default ${DEFAULTS.timeScale})`)
+    .option("--store <url>", `control-plane store: postgres://user@host:port/db or a SQLite file (env ${ENV.store}, default <data-dir>/tdekv.db)`)
     .action(start);
+  program
+    .command("migrate")
+    .description("run the control-plane store's numbered migrations and print what ran (start also does)")
+    .option("--data-dir <dir>", dataDirOption)
+    .option("--store <url>", `postgres://user@host:port/db or a SQLite file (env ${ENV.store}, default <data-dir>/tdekv.db)`)
+    .action(migrateCommand);
   program.command("env").description("print shell exports for proxy mode").option("--data-dir <dir>", dataDirOption).action(env);
   const tenant = program.command("tenant").description("tenants (Entra directories)");
   tenant

@@ -32,6 +32,11 @@ export interface TdekvConfig {
   vaultTimeoutSeconds: number;
   /** The TDS (SQL Server wire protocol) listener. 0 picks a free port. */
   tdsPort: number;
+  /**
+   * Where control-plane state lives: a postgres:// URL, or a SQLite file. Undefined = the SQLite file in the
+   * data dir (`tdekv.db`), as before issue 11. May hold a password: print only redactStoreUrl(store).
+   */
+  store: string | undefined;
 }
 
 export const ENV = {
@@ -50,6 +55,7 @@ export const ENV = {
   timeScale: "TDEKV_TIME_SCALE",
   vaultTimeoutSeconds: "TDEKV_VAULT_TIMEOUT",
   tdsPort: "TDEKV_TDS_PORT",
+  store: "TDEKV_STORE",
 } as const;
 
 export const DEFAULTS = {
@@ -68,6 +74,7 @@ export const DEFAULTS = {
   timeScale: 1,
   vaultTimeoutSeconds: 5,
   tdsPort: 1433,
+  store: "",
 } as const;
 
 export class ConfigError extends Error {}
@@ -109,7 +116,10 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
   if (!Number.isFinite(timeScale) || timeScale < 1 || timeScale > 100_000) throw new ConfigError(`time scale must be 1-100000, got '${pick(flags, "timeScale", env)}'`);
   const smtp = String(pick(flags, "smtpUrl", env));
   if (smtp && !/^smtps?:\/\/[^/\s]+/i.test(smtp)) throw new ConfigError(`smtp url must look like smtp://host:port, got '${smtp}'`);
+  const store = String(pick(flags, "store", env));
+  if (/^postgres(ql)?:/i.test(store) && !/^postgres(ql)?:\/\/[^\s]+$/i.test(store)) throw new ConfigError("store must look like postgres://user@host:port/database");
   return {
+    store: store || undefined,
     smtpUrl: smtp || undefined,
     probeIntervalSeconds: seconds("probeIntervalSeconds", 0.05, 3600, "probe interval"),
     autohealWindowSeconds: seconds("autohealWindowSeconds", 1, 7 * 86_400, "autoheal window"),
@@ -126,6 +136,11 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     logLevel: String(pick(flags, "logLevel", env)),
     tokenLifetimeSeconds: lifetime,
   };
+}
+
+/** The store setting alone (flag, then env), for `tdekv migrate`; undefined = the data dir's SQLite file. */
+export function resolveStore(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return flag || env[ENV.store] || undefined;
 }
 
 /** Only the data dir, for commands that talk to a running instance (env, tenant, ...). */

@@ -1,2 +1,3 @@
-export { type Db, type OpenedStore, openSqliteStore, migrate } from "./database.js";
+export { type Db, type OpenedStore, openSqliteStore, openPostgresStore, openStore, migrate } from "./database.js";
+export { type StoreTarget, parseStoreTarget, redactStoreUrl, describeStore } from "./store-target.js";
 export type * from "./schema.js";
