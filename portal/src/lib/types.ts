@@ -64,3 +64,24 @@ export interface WhoAmI {
   oid: string;
   tenantId: string;
 }
+
+/** One Activity Log event (EventData, az-cli-compat.md §6), as Microsoft.Insights eventtypes/management/values returns it. */
+export interface ActivityEvent {
+  eventDataId: string;
+  correlationId: string;
+  caller?: string;
+  description?: string;
+  level?: string;
+  eventName: { value: string; localizedValue: string };
+  category: { value: string; localizedValue: string };
+  operationName: { value: string; localizedValue: string };
+  status: { value: string; localizedValue: string };
+  resourceType: { value: string; localizedValue: string };
+  resourceGroupName?: string;
+  eventTimestamp: string;
+  submissionTimestamp?: string;
+  subscriptionId: string;
+  resourceId: string;
+  /** The seed's events carry eventName, errorCode, cause and keyUri here (azure-sql-tde.md §4.5). */
+  properties?: Record<string, unknown> & { eventName?: string; errorCode?: string; cause?: string; keyUri?: string | null };
+}

@@ -1,7 +1,8 @@
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 import { arm, ApiError, toApiError } from "../../lib/api";
 import { Button } from "../../components/button";
 import { ErrorBox } from "../../components/error-box";
+import { WizardSteps } from "../../components/wizard-steps";
 import { ACTION_GROUPS_API } from "./monitor-api";
 
 /**
@@ -23,12 +24,6 @@ export function ActionGroupWizard({ rgs, onDone }: { rgs: string[]; onDone: (mad
   const [hookUri, setHookUri] = useState("");
   const [common, setCommon] = useState(true);
   const [error, setError] = useState<ApiError | undefined>();
-  const heading = useRef<HTMLHeadingElement>(null);
-  const first = useRef(true);
-  useEffect(() => {
-    if (first.current) first.current = false;
-    else heading.current?.focus();
-  }, [step]);
 
   const blocker =
     step === 0 && (!rg || !name.trim() || !short.trim())
@@ -69,18 +64,7 @@ export function ActionGroupWizard({ rgs, onDone }: { rgs: string[]; onDone: (mad
   return (
     <section class="panel wizard" aria-labelledby="agw-title">
       <h3 id="agw-title">Create an action group</h3>
-      <ol class="steps">
-        {STEPS.map((s, i) => (
-          <li key={s}>
-            <button type="button" class="step" aria-current={i === step ? "step" : undefined} disabled={i > step && !!blocker} onClick={() => setStep(i)}>
-              <span aria-hidden="true">{i + 1}</span> {s}
-            </button>
-          </li>
-        ))}
-      </ol>
-      <h4 ref={heading} tabIndex={-1} class="step-heading">
-        {STEPS[step]}
-      </h4>
+      <WizardSteps steps={STEPS} step={step} blocked={!!blocker} onStep={setStep} />
       {step === 0 && (
         <div>
           <h5>Project details</h5>

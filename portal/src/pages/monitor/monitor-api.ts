@@ -11,25 +11,8 @@ export const ACTION_GROUPS_API = "2022-06-01";
 export const ALERT_RULES_API = "2020-10-01";
 export const RESOURCES_API = "2021-04-01";
 
-/** One Activity Log event (EventData). */
-export interface ActivityEvent {
-  eventDataId: string;
-  correlationId: string;
-  caller?: string;
-  description?: string;
-  level?: string;
-  eventName: { value: string; localizedValue: string };
-  category: { value: string; localizedValue: string };
-  operationName: { value: string; localizedValue: string };
-  status: { value: string; localizedValue: string };
-  resourceType: { value: string; localizedValue: string };
-  resourceGroupName?: string;
-  eventTimestamp: string;
-  submissionTimestamp?: string;
-  subscriptionId: string;
-  resourceId: string;
-  properties?: Record<string, unknown>;
-}
+import type { ActivityEvent } from "../../lib/types";
+export type { ActivityEvent };
 
 export interface Subscription {
   subscriptionId: string;

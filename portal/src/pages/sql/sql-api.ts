@@ -39,21 +39,8 @@ export interface SqlDatabase extends ArmResource {
   properties: { status?: string; databaseId?: string; creationDate?: string; earliestRestoreDate?: string; failoverGroupId?: string; [k: string]: unknown };
 }
 
-/** One Activity Log event (EventData, az-cli-compat.md §6). */
-export interface ActivityEvent {
-  eventDataId: string;
-  correlationId: string;
-  caller?: string;
-  description?: string;
-  level?: string;
-  eventName: { value: string; localizedValue: string };
-  category: { value: string };
-  operationName: { value: string; localizedValue: string };
-  status: { value: string };
-  eventTimestamp: string;
-  resourceId: string;
-  properties?: Record<string, unknown> & { eventName?: string; errorCode?: string; cause?: string; keyUri?: string | null };
-}
+import type { ActivityEvent } from "../../lib/types";
+export type { ActivityEvent };
 
 export interface AvailabilityStatus {
   properties: { availabilityState: "Available" | "Unavailable" | "Degraded" | "Unknown"; title?: string; summary?: string; detailedStatus?: string; reasonType?: string; occuredTime?: string; reportedTime?: string };

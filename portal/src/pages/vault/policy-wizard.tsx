@@ -1,6 +1,7 @@
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useState } from "preact/hooks";
 import { arm, ApiError, toApiError } from "../../lib/api";
 import { ErrorBox } from "../../components/error-box";
+import { WizardSteps } from "../../components/wizard-steps";
 import { GUID, type Principal } from "./principals";
 import { CERTIFICATE_PERMISSIONS, KEY_PERMISSIONS, KV_API, SECRET_PERMISSIONS, TDE_TEMPLATE, type Vault, withApi } from "./vault-api";
 
@@ -28,13 +29,6 @@ export function PolicyWizard({ vault, principals, principalsError, onClose }: { 
   const [appId, setAppId] = useState("");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError | undefined>();
-  const heading = useRef<HTMLHeadingElement>(null);
-  const first = useRef(true);
-  useEffect(() => {
-    // Move focus to the new step's heading (not on first render: the Create button keeps it).
-    if (first.current) first.current = false;
-    else heading.current?.focus();
-  }, [step]);
 
   const toggle = (kind: Kind, p: string, on: boolean) => setChosen((c) => ({ ...c, [kind]: on ? [...c[kind], p] : c[kind].filter((x) => x !== p) }));
   const applyTemplate = (v: string) => {
@@ -65,18 +59,7 @@ export function PolicyWizard({ vault, principals, principalsError, onClose }: { 
   return (
     <section class="panel wizard" aria-labelledby="wiz-title">
       <h3 id="wiz-title">Create an access policy</h3>
-      <ol class="steps">
-        {STEPS.map((s, i) => (
-          <li key={s}>
-            <button type="button" class="step" aria-current={i === step ? "step" : undefined} disabled={i > step && !!blocker} onClick={() => setStep(i)}>
-              <span aria-hidden="true">{i + 1}</span> {s}
-            </button>
-          </li>
-        ))}
-      </ol>
-      <h4 ref={heading} tabIndex={-1} class="step-heading">
-        {STEPS[step]}
-      </h4>
+      <WizardSteps steps={STEPS} step={step} blocked={!!blocker} onStep={setStep} />
       {step === 0 && (
         <div>
           <div class="field">
