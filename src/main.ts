@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { randomBytes } from "node:crypto";
 import { type Clock, type Logger, type TdekvConfig, ChangeFeed, ManualClock, ScaledClock, SecretBox, systemClock } from "./platform/index.js";
@@ -16,6 +17,7 @@ import { VaultFaults, withFaults } from "./sql/faults.js";
 import { HealthStore, Lifecycle, createHealthAdminRoutes, resourceHealthProvider } from "./health/index.js";
 import { authorizeAdmin } from "./arm/index.js";
 import { startTds } from "./tds/index.js";
+import { createMetrics } from "./metrics/index.js";
 
 /** What `<data-dir>/endpoints.json` holds: everything a client needs to reach this instance (issue 2 §2). */
 export interface Endpoints {
@@ -168,7 +170,14 @@ export async function startTdekv(config: TdekvConfig, deps: { log: Logger; clock
     const alertsRoute = createAlertsRoute(alerts, { tokens: identity.tokens, audiences: armAudienceList, directory: identity.directory });
     for (const provider of alerts.providers) arm.register(provider);
     const healthStore = new HealthStore(store.db);
-    const lifecycle = new Lifecycle({ store: healthStore, activity: activityLog, port: sql.lifecyclePort, clock, log: deps.log, windowMs: config.autohealWindowSeconds * 1000 });
+    // Prometheus metrics (issue 11 §4): read-outs of the lifecycle and the outbox, and the lifecycle's probes timed.
+    let lifecycle!: Lifecycle;
+    const metrics = createMetrics({
+      lifecycle: { snapshot: () => lifecycle.snapshot() },
+      outboxCounts: () => alerts.outboxCounts(),
+      node: () => ({ name: `${os.hostname()}:${port}`, store: store.engine }),
+    });
+    lifecycle = new Lifecycle({ store: healthStore, activity: activityLog, port: metrics.instrument(sql.lifecyclePort), clock, log: deps.log, windowMs: config.autohealWindowSeconds * 1000 });
     const dbRef = (db: { id: string; name: string; location: string; properties: { databaseId: string } }) => ({ id: db.id, name: db.name, databaseId: db.properties.databaseId, location: db.location });
     sql.setLifecycle({
       revalidate: (serverId, databaseId) => lifecycle.revalidate(serverId, databaseId),
@@ -206,7 +215,7 @@ export async function startTdekv(config: TdekvConfig, deps: { log: Logger; clock
       host: config.host,
       port: config.port,
       proxyPort: config.proxyPort,
-      surfaces: { portal: portal.surface, login: identity.routes, graph: identity.graph, arm: async (req) => (await healthAdmin(req)) ?? (await backupAdmin(req)) ?? (await alertsRoute(req)) ?? (await sql.queryRoute(req)) ?? arm.surface(req), vault: vault.dataPlane.surface },
+      surfaces: { portal: portal.surface, login: identity.routes, graph: identity.graph, arm: async (req) => (await healthAdmin(req)) ?? (await backupAdmin(req)) ?? (await alertsRoute(req)) ?? (await sql.queryRoute(req)) ?? arm.surface(req), vault: vault.dataPlane.surface, metrics: metrics.route },
       log: deps.log,
     });
     port = frontDoor.port;

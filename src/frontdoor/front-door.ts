@@ -18,6 +18,11 @@ export interface Surfaces {
   /** Later issues plug these in; until then the front door says what is missing. */
   vault?: SurfaceHandler;
   sql?: SurfaceHandler;
+  /**
+   * `GET /metrics` in Prometheus text format (issue 11 §4): asked on the direct host only, never on
+   * management.azure.com or any other name the proxy serves, which stay Azure-only.
+   */
+  metrics?: SurfaceHandler;
 }
 
 export interface FrontDoorOptions {
@@ -81,8 +86,8 @@ export async function startFrontDoor(opts: FrontDoorOptions): Promise<RunningFro
       case "graph":
         return (surfaces.graph && (await surfaces.graph(req))) ?? { status: 404, body: errorBody("Request_ResourceNotFound", "Microsoft Graph is not served.") };
       case "direct":
-        // Direct mode: one origin carries Entra (/{tenant}/oauth2/...), the managed-identity endpoint and ARM.
-        return (surfaces.portal && (await surfaces.portal(req))) ?? (await surfaces.login(req)) ?? (await surfaces.arm(req))!;
+        // Direct mode: one origin carries the metrics, Entra (/{tenant}/oauth2/...), the managed-identity endpoint and ARM.
+        return (surfaces.metrics && (await surfaces.metrics(req))) ?? (surfaces.portal && (await surfaces.portal(req))) ?? (await surfaces.login(req)) ?? (await surfaces.arm(req))!;
       case "vault":
         return (surfaces.vault && (await surfaces.vault(req))) ?? { status: 404, body: errorBody("NotFound", "Key Vault is not served by this tdekv build yet.") };
       case "sql":

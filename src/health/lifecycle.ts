@@ -1,7 +1,7 @@
 import type { ActivityLog } from "../activity/index.js";
 import { type Clock, type Logger, newGuid } from "../platform/index.js";
 import { eventText } from "./domain/event-texts.js";
-import { type DatabaseLife, type LifeEvent, type ProbeOutcome, applyProbe, onLoss, onRestored, onRevalidate, onTick } from "./domain/rules.js";
+import { type DatabaseLife, type KeyAccessState, type LifeEvent, type ProbeOutcome, applyProbe, autohealLeftMs, keyAccessState, onLoss, onRestored, onRevalidate, onTick } from "./domain/rules.js";
 import { type Availability, type DatabaseRecord, HealthStore } from "./health-store.js";
 import type { DatabaseRef, LifecyclePort, ProbeTarget } from "./port.js";
 
@@ -13,6 +13,14 @@ export interface PassSummary {
 }
 
 type Life = DatabaseLife & { correlationId?: string };
+
+/** A read-out of the lifecycle for metrics (issue 11 §4): no probe runs, nothing is written. */
+export interface LifecycleSnapshot {
+  /** Every probe target (server or managed instance with a customer-managed protector) and its key access. */
+  targets: { serverId: string; kid: string | undefined; state: KeyAccessState }[];
+  /** Inaccessible databases still inside their auto-heal window, measured on the injected clock. */
+  windows: { databaseResourceId: string; serverId: string; leftMs: number }[];
+}
 
 /**
  * The key-access lifecycle (seed, issue 5): probes each (server, protector) pair, turns losses into
@@ -96,6 +104,24 @@ export class Lifecycle {
       const rec = await this.deps.store.database(db.databaseId, target.serverKey, this.deps.clock.now());
       await this.setAvailability(target, db, rec, "Unavailable");
     });
+  }
+
+  /** Reads the current state of every target and the auto-heal windows still open (read-only, not serialised). */
+  async snapshot(): Promise<LifecycleSnapshot> {
+    const { store, port, clock } = this.deps;
+    const now = clock.now();
+    const out: LifecycleSnapshot = { targets: [], windows: [] };
+    for (const t of await port.targets()) {
+      out.targets.push({ serverId: t.serverId, kid: t.kid, state: keyAccessState(await store.target(t.serverKey)) });
+      const inaccessible = await store.inaccessibleOf(t.serverKey);
+      if (inaccessible.size === 0) continue;
+      for (const db of await port.databases(t)) {
+        if (!inaccessible.has(db.databaseId)) continue;
+        const left = autohealLeftMs((await store.database(db.databaseId, t.serverKey, now)).life, now, this.deps.windowMs);
+        if (left !== undefined) out.windows.push({ databaseResourceId: db.id, serverId: t.serverId, leftMs: left });
+      }
+    }
+    return out;
   }
 
   async lifeOf(databaseId: string, serverKey: string): Promise<DatabaseRecord> {

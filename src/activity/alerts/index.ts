@@ -10,6 +10,7 @@ import { Dispatcher } from "./dispatcher.js";
 import { EmailSender } from "./email-sender.js";
 import { OutboxStore, type OutboxQuery } from "./outbox-store.js";
 import { notificationDetail, notificationSummary } from "./outbox-view.js";
+import type { NotificationStatus } from "./schema.js";
 import { createTestNotifications, testNotificationsProvider } from "./test-notifications-provider.js";
 
 export { createAlertsRoute } from "./outbox-route.js";
@@ -46,6 +47,8 @@ export interface Alerts {
   outbox(query: OutboxQuery): Promise<NotificationSummary[]>;
   /** One notification with its exact payload and every attempt; undefined if unknown or outside the subscriptions. */
   notification(id: string, subscriptionIds?: string[]): Promise<NotificationDetail | undefined>;
+  /** Notifications per status across all subscriptions (metrics, issue 11 §4): Pending is the outbox depth. */
+  outboxCounts(): Promise<Record<NotificationStatus, number>>;
 }
 
 /**
@@ -90,5 +93,6 @@ export function createAlerts(deps: AlertsDeps): Alerts {
       if (!found || (subscriptionIds && !subscriptionIds.map((s) => s.toLowerCase()).includes(found.row.subscription_id))) return undefined;
       return notificationDetail(found.row, found.attempts);
     },
+    outboxCounts: () => outbox.countByStatus(),
   };
 }

@@ -129,6 +129,14 @@ export class OutboxStore {
     this.onChange(row.resource_id);
   }
 
+  /** How many notifications are in each status (one grouped query; rows are never deleted, so counts only grow except Pending). */
+  async countByStatus(): Promise<Record<NotificationStatus, number>> {
+    const rows = await this.db.selectFrom("alert_notifications").select((eb) => ["status", eb.fn.countAll<number | string>().as("n")]).groupBy("status").execute();
+    const out: Record<NotificationStatus, number> = { Pending: 0, Delivered: 0, Failed: 0, StoredLocally: 0 };
+    for (const r of rows) out[r.status] = Number(r.n);
+    return out;
+  }
+
   async query(q: OutboxQuery): Promise<NotificationRow[]> {
     if (q.subscriptionIds && q.subscriptionIds.length === 0) return [];
     let sel = this.db.selectFrom("alert_notifications").selectAll();

@@ -111,3 +111,29 @@ export function onRevalidate(db: DatabaseLife, ok: boolean): { next: DatabaseLif
   if (!ok) return { next: db, events: ["accessible-started", "accessible-failed"], loseSettings: false };
   return { next: onlineLife(), events: ["accessible-started", "accessible-succeeded"], loseSettings: db.phase === "revalidate" };
 }
+
+/**
+ * A probe target's key access as one name (issue 11 §4, metrics and read-outs). Derived from TargetState, never
+ * stored: Accessible (last probes passed), Failing (transient failures not yet counted as a loss, the seed's
+ * "intermittent network outage"), Inaccessible (lost: its databases are Inaccessible), Recovering (lost, and
+ * passing probes but not yet SUCCESSES_FOR_HEAL of them).
+ */
+export type KeyAccessState = "Accessible" | "Failing" | "Inaccessible" | "Recovering";
+export const KEY_ACCESS_STATES: readonly KeyAccessState[] = ["Accessible", "Failing", "Inaccessible", "Recovering"];
+
+export function keyAccessState(t: TargetState): KeyAccessState {
+  if (t.lost) return t.successes > 0 ? "Recovering" : "Inaccessible";
+  return t.failures > 0 ? "Failing" : "Accessible";
+}
+
+/**
+ * Milliseconds left in the auto-heal window of an Inaccessible database at `now`, or undefined when it is not
+ * inside one (Online, or past the window even if the pass that records it has not run yet). onTick closes
+ * the window when `now - since > windowMs`, so at exactly `windowMs` 0 ms are left and it is still open.
+ */
+export function autohealLeftMs(db: DatabaseLife, now: number, windowMs: number): number | undefined {
+  if (db.state !== "Inaccessible" || db.phase !== "autoheal" || db.since === undefined) return undefined;
+  const elapsed = now - db.since;
+  if (elapsed > windowMs) return undefined;
+  return Math.max(0, windowMs - elapsed);
+}
