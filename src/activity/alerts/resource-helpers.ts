@@ -1,4 +1,5 @@
-import { armErrors, type ProviderCall, tracked } from "../../arm/index.js";
+import { armErrors, armResponses, type ArmServices, type ProviderCall, tracked } from "../../arm/index.js";
+import type { SurfaceResponse } from "../../platform/index.js";
 import { insightsErrors } from "./errors.js";
 
 /**
@@ -38,4 +39,86 @@ export function patchTagsAndEnabled<T extends { tags?: Record<string, string>; p
   const props = raw.properties as Record<string, unknown> | undefined;
   if (props?.enabled !== undefined && typeof props.enabled !== "boolean") throw armErrors.invalidRequestContent("properties.enabled must be a boolean");
   return { ...current, tags: tags ?? current.tags, properties: { ...current.properties, ...(typeof props?.enabled === "boolean" ? { enabled: props.enabled } : {}) } };
+}
+
+/** The ARM body both action groups and activity-log alert rules have. */
+export interface GlobalResourceBody<P> {
+  id: string;
+  type: string;
+  name: string;
+  location: string;
+  tags: Record<string, string>;
+  properties: P;
+}
+
+/**
+ * The ARM behaviour action groups and alert rules share: PUT (200/201, keeping the first-written id and
+ * name casing), GET, PATCH (tags, enabled), DELETE (200, or 204 when absent) and the two lists. Each provider
+ * brings its own property reader (which may check references, e.g. a rule's action groups) and routes its
+ * own actions and child types before calling `instance`.
+ */
+export function globalResources<P extends { enabled?: boolean }>(
+  services: ArmServices,
+  spec: { type: string; typeKey: string; readProperties(raw: unknown, call: ProviderCall): P | Promise<P> },
+) {
+  type Body = GlobalResourceBody<P>;
+  const { store } = services;
+
+  const save = (call: ProviderCall, body: Body): Promise<boolean> =>
+    store.put({ id: body.id, subscriptionId: call.subscription.id, resourceGroup: call.ref.resourceGroup, typeKey: spec.typeKey, name: body.name, body });
+
+  const notFound = (call: ProviderCall) => armErrors.resourceNotFound(spec.type, call.ref.names[0]!, call.ref.resourceGroup);
+
+  async function put(call: ProviderCall): Promise<SurfaceResponse> {
+    const name = checkName(call, spec.type);
+    const raw = requireObjectBody(call.body);
+    const location = readGlobalLocation(raw.location, spec.type);
+    const tags = readTags(raw.tags);
+    const properties = await spec.readProperties(raw.properties, call);
+    const existing = await store.get<Body>(call.id);
+    const body: Body = { id: existing?.body.id ?? responseId(call.id), type: spec.type, name: existing?.body.name ?? name, location, tags: tags ?? {}, properties };
+    return armResponses.okOrCreated(await save(call, body), body);
+  }
+
+  return {
+    save,
+    notFound,
+    /** GET on the collection, by resource group or subscription. */
+    async list(call: ProviderCall): Promise<SurfaceResponse> {
+      if (call.method !== "GET") throw armErrors.methodNotAllowed(call.method, call.req.path);
+      const rows = await store.listByType<Body>({
+        subscriptionId: call.subscription.id,
+        typeKey: spec.typeKey,
+        ...(call.ref.scope === "resourceGroup" ? { resourceGroup: call.ref.resourceGroup } : {}),
+      });
+      return armResponses.list(rows.map((r) => r.body));
+    },
+    /** PUT, GET, PATCH and DELETE on one resource. */
+    async instance(call: ProviderCall): Promise<SurfaceResponse> {
+      switch (call.method) {
+        case "PUT":
+          return put(call);
+        case "GET": {
+          const r = await store.get<Body>(call.id);
+          if (!r) throw notFound(call);
+          return armResponses.ok(r.body);
+        }
+        case "PATCH": {
+          const r = await store.get<Body>(call.id);
+          if (!r) throw notFound(call);
+          const body = patchTagsAndEnabled(r.body, call.body);
+          await save(call, body);
+          return armResponses.ok(body);
+        }
+        case "DELETE": {
+          const r = await store.get(call.id);
+          if (!r) return armResponses.noContent();
+          await services.deleteTree(r.id);
+          return armResponses.ok(undefined);
+        }
+        default:
+          throw armErrors.methodNotAllowed(call.method, call.req.path);
+      }
+    },
+  };
 }
