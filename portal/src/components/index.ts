@@ -11,4 +11,4 @@ export { Dialog, Pane } from "./dialog";
 export { Tabs, type Tab } from "./tabs";
 export { Time, formatUtc, relative } from "./time";
 export { Loading } from "./loading";
-export { WizardSteps } from "./wizard-steps";
+export { WizardSteps, WizardFooter } from "./wizard-steps";

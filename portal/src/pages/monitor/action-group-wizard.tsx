@@ -2,7 +2,7 @@ import { useState } from "preact/hooks";
 import { arm, ApiError, toApiError } from "../../lib/api";
 import { Button } from "../../components/button";
 import { ErrorBox } from "../../components/error-box";
-import { WizardSteps } from "../../components/wizard-steps";
+import { WizardFooter, WizardSteps } from "../../components/wizard-steps";
 import { ACTION_GROUPS_API } from "./monitor-api";
 
 /**
@@ -123,27 +123,21 @@ export function ActionGroupWizard({ rgs, onDone }: { rgs: string[]; onDone: (mad
           ))}
         </dl>
       )}
-      {blocker && <p class="field-hint" id="agw-blocker">{blocker}</p>}
-      {error && <ErrorBox error={error} title="The action group could not be created" />}
-      <div class="actions">
-        {step > 0 && (
-          <button type="button" class="btn btn-secondary" onClick={() => setStep(step - 1)}>
-            Previous
-          </button>
-        )}
-        {step < STEPS.length - 1 ? (
-          <button type="button" class="btn btn-primary" disabled={!!blocker} aria-describedby={blocker ? "agw-blocker" : undefined} onClick={() => setStep(step + 1)}>
-            Next
-          </button>
-        ) : (
+      <WizardFooter
+        steps={STEPS}
+        step={step}
+        blocker={blocker || undefined}
+        idPrefix="agw"
+        onStep={setStep}
+        finish={
           <Button kind="primary" onClick={create} busyText="Creating…">
             Create
           </Button>
-        )}
-        <button type="button" class="btn btn-secondary" onClick={() => onDone()}>
-          Cancel
-        </button>
-      </div>
+        }
+        onCancel={() => onDone()}
+      >
+        {error && <ErrorBox error={error} title="The action group could not be created" />}
+      </WizardFooter>
     </section>
   );
 }

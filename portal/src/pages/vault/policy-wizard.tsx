@@ -1,7 +1,7 @@
 import { useState } from "preact/hooks";
 import { arm, ApiError, toApiError } from "../../lib/api";
 import { ErrorBox } from "../../components/error-box";
-import { WizardSteps } from "../../components/wizard-steps";
+import { WizardFooter, WizardSteps } from "../../components/wizard-steps";
 import { GUID, type Principal } from "./principals";
 import { CERTIFICATE_PERMISSIONS, KEY_PERMISSIONS, KV_API, SECRET_PERMISSIONS, TDE_TEMPLATE, type Vault, withApi } from "./vault-api";
 
@@ -151,27 +151,21 @@ export function PolicyWizard({ vault, principals, principalsError, onClose }: { 
           </div>
         </dl>
       )}
-      {blocker && <p class="field-hint" id="ap-blocker">{blocker}</p>}
-      {error && <ErrorBox error={error} title="The access policy could not be created" />}
-      <div class="actions">
-        {step > 0 && (
-          <button type="button" class="btn btn-secondary" onClick={() => setStep(step - 1)}>
-            Previous
-          </button>
-        )}
-        {step < STEPS.length - 1 ? (
-          <button type="button" class="btn btn-primary" disabled={!!blocker} aria-describedby={blocker ? "ap-blocker" : undefined} onClick={() => setStep(step + 1)}>
-            Next
-          </button>
-        ) : (
+      <WizardFooter
+        steps={STEPS}
+        step={step}
+        blocker={blocker || undefined}
+        idPrefix="ap"
+        onStep={setStep}
+        finish={
           <button type="button" class="btn btn-primary" aria-busy={busy} disabled={busy} onClick={create}>
             Create
           </button>
-        )}
-        <button type="button" class="btn btn-secondary" onClick={() => onClose()}>
-          Cancel
-        </button>
-      </div>
+        }
+        onCancel={() => onClose()}
+      >
+        {error && <ErrorBox error={error} title="The access policy could not be created" />}
+      </WizardFooter>
     </section>
   );
 }
