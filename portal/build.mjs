@@ -6,9 +6,6 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
-// U2's request: the doctor blade bundles tdekv doctor's own rules (src/doctor/checks.ts, facts.ts) with their
-// Node HTTPS client swapped for a fetch shim, so the portal's findings cannot drift from `tdekv doctor`.
-import { doctorShimPlugin } from "./src/pages/sql/doctor/doctor-shim-plugin.mjs";
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const out = join(root, "dist", "portal");
@@ -32,7 +29,6 @@ await build({
   legalComments: "none",
   logLevel: "warning",
   define: { "process.env.NODE_ENV": '"production"' },
-  plugins: [doctorShimPlugin],
 });
 
 const html = `<!doctype html>

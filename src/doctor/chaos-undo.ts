@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { API, type AzureRest, RestError } from "./client.js";
+import type { AzureRest } from "./client.js";
+import { API, RestError } from "./rest-types.js";
 import { rgOf } from "./facts.js";
 import type { ChaosJournal, Grant, JournalEntry, UndoStep } from "./chaos-journal.js";
 

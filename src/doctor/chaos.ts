@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { API, type AzureRest } from "./client.js";
+import type { AzureRest } from "./client.js";
+import { API } from "./rest-types.js";
 import { type FoundServer, findServers, listSubscriptions, parseKid, vaultFacts } from "./facts.js";
 import type { ChaosJournal, Grant, JournalEntry, UndoStep } from "./chaos-journal.js";
 import { SEED_ERRORS } from "./seed.js";

@@ -1,4 +1,7 @@
 import { httpsJson } from "../platform/index.js";
+import { API, RestError } from "./rest-types.js";
+
+export { API, RestError };
 
 /**
  * The doctor's (and chaos's) only way into tdekv: Azure's public HTTP APIs, the way a user's own script
@@ -30,34 +33,10 @@ export interface HttpResult {
   body: any;
 }
 
-/** An error answer from an Azure API, with Azure's code and message (ARM, Key Vault and Graph envelopes). */
-export class RestError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-    readonly innerCode?: string,
-  ) {
-    super(message);
-  }
-}
-
 export const ARM_HOST = "management.azure.com";
 export const LOGIN_HOST = "login.microsoftonline.com";
 export const GRAPH_HOST = "graph.microsoft.com";
 export const vaultHost = (vault: string) => `${vault.toLowerCase()}.vault.azure.net`;
-
-export const API = {
-  sql: "2021-11-01",
-  sqlKeys: "2020-11-01-preview",
-  keyVault: "2022-07-01",
-  resources: "2021-04-01",
-  subscriptions: "2020-01-01",
-  authorization: "2022-04-01",
-  insights: "2015-04-01",
-  msi: "2023-01-31",
-  keyVaultData: "7.4",
-} as const;
 
 function errorOf(res: HttpResult): RestError {
   const b = res.body as { error?: { code?: string; message?: string; innererror?: { code?: string }; innerError?: { code?: string } }; code?: string; message?: string } | undefined;

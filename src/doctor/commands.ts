@@ -1,4 +1,4 @@
-import { API } from "./client.js";
+import { API } from "./rest-types.js";
 import { CRYPTO_SERVICE_ENCRYPTION_USER } from "./seed.js";
 
 /**

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { API, type AzureRest, RestError } from "./client.js";
+import type { AzureRest } from "./client.js";
+import { API, RestError } from "./rest-types.js";
 import { diagnose } from "./checks.js";
 import { findServers, gatherFacts, listSubscriptions, type Subscription } from "./facts.js";
 import { CRYPTO_SERVICE_ENCRYPTION_USER, SEED_WINDOW_MS } from "./seed.js";

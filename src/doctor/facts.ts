@@ -1,4 +1,5 @@
-import { API, type AzureRest, RestError } from "./client.js";
+import type { AzureRest } from "./client.js";
+import { API, RestError } from "./rest-types.js";
 import type { AccessFacts, ArmServer, DatabaseFacts, IdentityFacts, KeyFacts, LoggedEvent, ServerFacts, VaultFacts } from "./types.js";
 
 /**

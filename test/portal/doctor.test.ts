@@ -1,8 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { run, BIN } from "../harness.js";
-import { API as DOCTOR_API } from "../../src/doctor/client.js";
-import { API as SHIM_API } from "../../portal/src/pages/sql/doctor/doctor-client-shim.js";
 import { startPortalSuite, type PortalSuite } from "./harness.js";
 import { SqlKit, RG, bladeHash, go } from "./sql-kit.js";
 
@@ -26,10 +24,6 @@ async function cliCodes(server: string): Promise<string[]> {
   const report = JSON.parse(res.stdout) as { servers: { problems: { code: string }[] }[] };
   return report.servers.flatMap((d) => d.problems.map((p) => p.code));
 }
-
-test("the browser's copy of the doctor's client keeps the doctor's api-versions", () => {
-  assert.deepEqual({ ...SHIM_API }, { ...DOCTOR_API });
-});
 
 test("one finding per seed error, the same as tdekv doctor; Copy and Apply fix", async () => {
   // Four servers, four seed causes (seed "Identify and resolve common errors").

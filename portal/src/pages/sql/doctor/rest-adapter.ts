@@ -1,4 +1,6 @@
 import { ApiError, arm, armLro, tdekv, toApiError, vault } from "../../../lib/api";
+// Before facts.ts runs: the one Buffer call it makes, for browsers (buffer-shim.ts).
+import "./buffer-shim";
 import type { AzureRest, HttpResult } from "../../../../../src/doctor/client";
 import { gatherFacts } from "../../../../../src/doctor/facts";
 import { diagnose } from "../../../../../src/doctor/checks";
@@ -8,8 +10,8 @@ import { SEED_WINDOW_MS, isManaged, resourceGroupOf, subscriptionOf } from "../s
 
 /**
  * Runs `tdekv doctor`'s own detection rules in the browser (issue 9 §2 "doctor's findings"): facts.ts
- * gathers over the public APIs and checks.ts concludes, the very modules the CLI runs (bundled through
- * doctor-shim-plugin.mjs; about 10 KB gzip). This adapter gives them the portal's signed-in calls instead of
+ * gathers over the public APIs and checks.ts concludes, the very modules the CLI runs (bundled as they are: they
+ * reach Node only through client.ts, which they import for types alone; about 10 KB gzip). This adapter gives them the portal's signed-in calls instead of
  * the CLI's service-principal client, so they see exactly what the user may see.
  *
  * Limits, said in the UI too: Microsoft Graph is not reachable with the portal's token, so the principal
