@@ -66,8 +66,8 @@ export interface Notification {
   event: { eventDataId: string; eventName: string; status: string; resourceId: string };
 }
 
-/** Seed "Introduction": the auto-heal window, when tdekv does not say otherwise. */
-export const SEED_WINDOW_MS = 30 * 60 * 1000;
+/** Seed "Introduction": the auto-heal window, when tdekv does not say otherwise (the doctor's constant). */
+export { SEED_WINDOW_MS } from "../../../../src/doctor/seed";
 
 /** The Activity Log of one resource, newest first, over Azure's 90-day retention (portal.md §1.5). */
 export function eventsPath(resourceId: string, now: number): string {
@@ -102,12 +102,5 @@ export function mmss(ms: number): string {
   return `${String(Math.floor(s / 60)).padStart(2, "0")}:${String(s % 60).padStart(2, "0")}`;
 }
 
-/** "12m 30s", "1h 02m", "45s" (the doctor's format, src/doctor/checks.ts formatDuration). */
-export function duration(ms: number): string {
-  const s = Math.max(0, Math.round(ms / 1000));
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  if (h) return `${h}h ${String(m).padStart(2, "0")}m`;
-  if (m) return `${m}m ${String(s % 60).padStart(2, "0")}s`;
-  return `${s % 60}s`;
-}
+/** "12m 30s", "1h 02m", "45s": the doctor's own format (already in the bundle with the doctor's rules). */
+export { formatDuration as duration } from "../../../../src/doctor/checks";
