@@ -10,6 +10,45 @@ import { sdkClients } from "./clients.js";
 export const RG = "life-rg";
 export const MARKER = "LIFECYCLE-MARKER-77e1";
 
+/** Who makes the Key Vault fixtures: the SDK clients, the resource group, the tenant and the admin's object id. */
+export interface VaultFixtureContext {
+  c: ReturnType<typeof sdkClients>;
+  rg: string;
+  tenantId: string;
+  adminOid: string;
+}
+
+/**
+ * A vault with soft delete and purge protection whose admin may do anything with keys, plus `extraPolicies`
+ * (shared by the lifecycle Drill and the portal's SqlKit).
+ */
+export async function createVault(f: VaultFixtureContext, name: string, opts: { rbac?: boolean; extraPolicies?: { objectId: string; keys: string[] }[] } = {}): Promise<void> {
+  await f.c.kvm.vaults.beginCreateOrUpdateAndWait(
+    f.rg,
+    name,
+    {
+      location: "eastus",
+      properties: {
+        tenantId: f.tenantId,
+        sku: { family: "A", name: "standard" },
+        accessPolicies: [
+          { tenantId: f.tenantId, objectId: f.adminOid, permissions: { keys: ["all"] } },
+          ...(opts.extraPolicies ?? []).map((p) => ({ tenantId: f.tenantId, objectId: p.objectId, permissions: { keys: p.keys } })),
+        ],
+        enableSoftDelete: true,
+        enablePurgeProtection: true,
+        ...(opts.rbac ? { enableRbacAuthorization: true } : {}),
+      },
+    } as any,
+    f.c.poll as any,
+  );
+}
+
+/** Adds (`add`) or removes (`remove`) an object's key permissions on a vault, through the management API. */
+export async function updateKeyPolicy(f: VaultFixtureContext, vault: string, objectId: string, op: "add" | "remove", keys: string[] = []): Promise<void> {
+  await f.c.kvm.vaults.updateAccessPolicy(f.rg, vault, op, { properties: { accessPolicies: [{ tenantId: f.tenantId, objectId, permissions: { keys } }] } } as any);
+}
+
 export class Drill {
   c!: ReturnType<typeof sdkClients>;
   tenantId!: string;
@@ -75,31 +114,20 @@ export class Drill {
       .map((e) => `${e.eventName.value}/${e.status.value}`);
   }
 
-  async vault(name: string, opts: { rbac?: boolean } = {}) {
-    await this.c.kvm.vaults.beginCreateOrUpdateAndWait(
-      RG,
-      name,
-      {
-        location: "eastus",
-        properties: {
-          tenantId: this.tenantId,
-          sku: { family: "A", name: "standard" },
-          accessPolicies: [{ tenantId: this.tenantId, objectId: this.adminOid, permissions: { keys: ["all"] } }],
-          enableSoftDelete: true,
-          enablePurgeProtection: true,
-          ...(opts.rbac ? { enableRbacAuthorization: true } : {}),
-        },
-      } as any,
-      this.c.poll as any,
-    );
+  private get fixtures(): VaultFixtureContext {
+    return { c: this.c, rg: RG, tenantId: this.tenantId, adminOid: this.adminOid };
   }
 
-  async grant(vault: string, objectId: string, keys = ["get", "wrapKey", "unwrapKey"]) {
-    await this.c.kvm.vaults.updateAccessPolicy(RG, vault, "add", { properties: { accessPolicies: [{ tenantId: this.tenantId, objectId, permissions: { keys } }] } } as any);
+  vault(name: string, opts: { rbac?: boolean } = {}) {
+    return createVault(this.fixtures, name, opts);
   }
 
-  async revoke(vault: string, objectId: string) {
-    await this.c.kvm.vaults.updateAccessPolicy(RG, vault, "remove", { properties: { accessPolicies: [{ tenantId: this.tenantId, objectId, permissions: { keys: [] } }] } } as any);
+  grant(vault: string, objectId: string, keys = ["get", "wrapKey", "unwrapKey"]) {
+    return updateKeyPolicy(this.fixtures, vault, objectId, "add", keys);
+  }
+
+  revoke(vault: string, objectId: string) {
+    return updateKeyPolicy(this.fixtures, vault, objectId, "remove");
   }
 
   /** Vault + key + server (system identity, granted) + CMK protector + one database with a row and tags. */

@@ -3,6 +3,7 @@ import { decodeJwt } from "jose";
 import type { Page } from "playwright-core";
 import { clientToken, request } from "../harness.js";
 import type { PortalSuite } from "./harness.js";
+import { createVault, updateKeyPolicy, type VaultFixtureContext } from "../lifecycle-kit.js";
 
 /**
  * Fixtures for the SQL page suites (portal.md §3.8 #3, #6–#9), seeded through the official SDKs like
@@ -39,30 +40,20 @@ export class SqlKit {
     return this.s.admin("POST", "/_tdekv/clock/advance", { by });
   }
 
-  async vault(name: string, extraPolicies: { objectId: string; keys: string[] }[] = []) {
-    await this.s.sdk.kvm.vaults.beginCreateOrUpdateAndWait(
-      RG,
-      name,
-      {
-        location: "eastus",
-        properties: {
-          tenantId: this.tenantId,
-          sku: { family: "A", name: "standard" },
-          accessPolicies: [{ tenantId: this.tenantId, objectId: this.adminOid, permissions: { keys: ["all"] } }, ...extraPolicies.map((p) => ({ tenantId: this.tenantId, objectId: p.objectId, permissions: { keys: p.keys } }))],
-          enableSoftDelete: true,
-          enablePurgeProtection: true,
-        },
-      } as any,
-      this.s.sdk.poll as any,
-    );
+  private get fixtures(): VaultFixtureContext {
+    return { c: this.s.sdk, rg: RG, tenantId: this.tenantId, adminOid: this.adminOid };
   }
 
-  async grant(vault: string, objectId: string, keys = ["get", "wrapKey", "unwrapKey"]) {
-    await this.s.sdk.kvm.vaults.updateAccessPolicy(RG, vault, "add", { properties: { accessPolicies: [{ tenantId: this.tenantId, objectId, permissions: { keys } }] } } as any);
+  vault(name: string, extraPolicies: { objectId: string; keys: string[] }[] = []) {
+    return createVault(this.fixtures, name, { extraPolicies });
   }
 
-  async revoke(vault: string, objectId: string) {
-    await this.s.sdk.kvm.vaults.updateAccessPolicy(RG, vault, "remove", { properties: { accessPolicies: [{ tenantId: this.tenantId, objectId, permissions: { keys: [] } }] } } as any);
+  grant(vault: string, objectId: string, keys = ["get", "wrapKey", "unwrapKey"]) {
+    return updateKeyPolicy(this.fixtures, vault, objectId, "add", keys);
+  }
+
+  revoke(vault: string, objectId: string) {
+    return updateKeyPolicy(this.fixtures, vault, objectId, "remove");
   }
 
   /** A server with a system-assigned identity, and no customer-managed key yet. */
