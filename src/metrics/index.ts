@@ -46,6 +46,7 @@ export function createMetrics(deps: MetricsDeps): Metrics {
 
   async function families(): Promise<MetricFamily[]> {
     const [snap, counts] = await Promise.all([deps.lifecycle.snapshot(), deps.outboxCounts()]);
+    const node = deps.node();
     return [
       probes.family(),
       {
@@ -64,7 +65,7 @@ export function createMetrics(deps: MetricsDeps): Metrics {
       { name: "tdekv_notifications_delivered_total", help: "Alert notifications delivered (accepted by their receiver).", type: "counter", samples: [{ value: counts.Delivered ?? 0 }] },
       { name: "tdekv_notifications_failed_total", help: "Alert notifications that failed for good (permanent refusal or retries ran out).", type: "counter", samples: [{ value: counts.Failed ?? 0 }] },
       { name: "tdekv_lease_takeovers_total", help: "Probe leases this node took over from another node (0 on a single node).", type: "counter", samples: [{ value: deps.leaseTakeovers?.() ?? 0 }] },
-      { name: "tdekv_node_info", help: "This tdekv node and its control-plane store engine.", type: "gauge", samples: [{ labels: { node: deps.node().name, store: deps.node().store }, value: 1 }] },
+      { name: "tdekv_node_info", help: "This tdekv node and its control-plane store engine.", type: "gauge", samples: [{ labels: { node: node.name, store: node.store }, value: 1 }] },
     ];
   }
 
