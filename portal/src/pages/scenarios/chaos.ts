@@ -1,6 +1,7 @@
 import { arm, armListAll, armLro, tdekv, vault as kv } from "../../lib/api";
 import { serverNow } from "../../lib/live";
 import type { ArmResource } from "../../lib/types";
+import { SEED_ERRORS } from "../../../../src/doctor/seed";
 import { KV_API, KV_DATA_API, MSI_API, parseKid, sameId, SQL_API, type AccessPolicy, type NetworkAcls, type Vault, withApi } from "../vault/vault-api";
 
 /**
@@ -13,18 +14,19 @@ import { KV_API, KV_DATA_API, MSI_API, parseKid, sameId, SQL_API, type AccessPol
 export const SQL_KEYS_API = "2020-11-01-preview";
 const enc = encodeURIComponent;
 
-/** The seed's error per cause (src/doctor/seed.ts), verbatim. */
-export const CAUSES = [
-  { id: "permissions-revoked", label: "Revoke the access policy", seed: "Missing permissions (revoked from the key vault)", status: 401, code: "AzureKeyVaultMissingPermissions", message: "The server is missing required permissions on the Azure Key Vault." },
-  { id: "key-disabled", label: "Disable the key", seed: "Missing key (the key was disabled)", status: 400, code: "AzureKeyVaultKeyDisabled", message: "The operation could not be completed on the server because the Azure Key Vault key is disabled." },
-  { id: "key-expired", label: "Expire the key", seed: "Missing key (the key expired)", status: 400, code: "AzureKeyVaultInvalidExpirationDate", message: "The operation could not be completed because the Azure Key Vault key expiration date is invalid." },
-  { id: "key-deleted", label: "Delete the key", seed: "Missing key", status: 404, code: "ServerKeyNotFound", message: "The requested server key was not found on the current subscription." },
-  { id: "vault-deleted", label: "Delete the key vault", seed: "Missing key vault", status: 503, code: "AzureKeyVaultConnectionFailed", message: "The operation could not be completed on the server because attempts to connect to Azure Key Vault have failed." },
-  { id: "firewall-no-trusted-services", label: "Firewall without trusted services", seed: "Missing key vault (the firewall doesn't allow Microsoft services)", status: 503, code: "AzureKeyVaultConnectionFailed", message: "The operation could not be completed on the server because attempts to connect to Azure Key Vault have failed." },
-  { id: "identity-deleted", label: "Delete the identity", seed: "Missing server identity", status: 401, code: "AzureKeyVaultNoServerIdentity", message: "The server identity is not correctly configured on server. Please contact support." },
-  { id: "network-error", label: "Network error", seed: "Missing key vault (an intermittent network error)", status: 503, code: "AzureKeyVaultConnectionFailed", message: "The operation could not be completed on the server because attempts to connect to Azure Key Vault have failed." },
+/** The causes offered here, each with the seed's error verbatim from the doctor's own table (src/doctor/seed.ts). */
+const CAUSE_LABELS = [
+  ["permissions-revoked", "Revoke the access policy"],
+  ["key-disabled", "Disable the key"],
+  ["key-expired", "Expire the key"],
+  ["key-deleted", "Delete the key"],
+  ["vault-deleted", "Delete the key vault"],
+  ["firewall-no-trusted-services", "Firewall without trusted services"],
+  ["identity-deleted", "Delete the identity"],
+  ["network-error", "Network error"],
 ] as const;
-export type CauseId = (typeof CAUSES)[number]["id"];
+export const CAUSES = CAUSE_LABELS.map(([id, label]) => ({ id, label, ...SEED_ERRORS[id] }));
+export type CauseId = (typeof CAUSE_LABELS)[number][0];
 
 export interface CmkServer {
   server: ArmResource;
