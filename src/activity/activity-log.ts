@@ -1,9 +1,10 @@
-import type { Kysely } from "kysely";
+import type { Kysely, Transaction } from "kysely";
 import type { Db } from "../storage/index.js";
 import { type Clock, newGuid } from "../platform/index.js";
 import { type EventData, type NewEvent, eventData, resourceParts } from "./event-shape.js";
 
 interface ActivityTables {
+  store_counters: { name: string; value: number };
   activity_events: {
     event_data_id: string;
     seq: number;
@@ -52,7 +53,6 @@ export interface EventQuery {
 export class ActivityLog {
   private readonly db: Kysely<ActivityTables>;
   private readonly listeners = new Set<(e: StoredEvent) => void>();
-  private lastSeq: number | undefined;
 
   constructor(
     db: Db,
@@ -68,36 +68,47 @@ export class ActivityLog {
   }
 
   async append(e: NewEvent): Promise<StoredEvent> {
+    const stored = await this.db.transaction().execute((trx) => this.appendIn(trx, e));
+    this.announce(stored);
+    return stored;
+  }
+
+  /**
+   * Appends inside the caller's transaction (a lifecycle transition and its events commit together, issue 11
+   * §2). The caller calls `announce` after its commit: listeners must never hear of a rolled-back event.
+   */
+  async appendIn(trx: Transaction<any>, e: NewEvent): Promise<StoredEvent> {
     const now = this.clock.now();
     const data = eventData(e, { eventDataId: newGuid(), eventTimestamp: now, submissionTimestamp: now + this.delayMs });
     const parts = resourceParts(e.resourceId);
-    const stored = await this.db.transaction().execute(async (trx) => {
-      if (this.lastSeq === undefined) {
-        const row = await trx.selectFrom("activity_events").select((eb) => eb.fn.max("seq").as("m")).executeTakeFirst();
-        this.lastSeq = Number(row?.m ?? 0);
-      }
-      const seq = this.lastSeq + 1;
-      await trx
-        .insertInto("activity_events")
-        .values({
-          event_data_id: data.eventDataId,
-          seq,
-          subscription_id: e.subscriptionId.toLowerCase(),
-          resource_group_key: parts.resourceGroup?.toLowerCase() ?? null,
-          resource_id_key: e.resourceId.toLowerCase(),
-          resource_provider_key: parts.namespace.toLowerCase() || null,
-          correlation_id: data.correlationId,
-          category: e.category,
-          status: e.status,
-          caller: data.caller,
-          event_timestamp: now,
-          submission_timestamp: now + this.delayMs,
-          body: JSON.stringify(data),
-        })
-        .execute();
-      this.lastSeq = seq;
-      return { seq, data, visibleAt: now + this.delayMs };
-    });
+    const t = trx as unknown as Transaction<ActivityTables>;
+    // The counter row stays locked until this transaction commits: seqs are granted in commit order, across
+    // nodes too (migration 0011).
+    const counter = await t.updateTable("store_counters").set((eb) => ({ value: eb("value", "+", 1) })).where("name", "=", "activity_events").returning("value").executeTakeFirstOrThrow();
+    const seq = Number(counter.value);
+    await t
+      .insertInto("activity_events")
+      .values({
+        event_data_id: data.eventDataId,
+        seq,
+        subscription_id: e.subscriptionId.toLowerCase(),
+        resource_group_key: parts.resourceGroup?.toLowerCase() ?? null,
+        resource_id_key: e.resourceId.toLowerCase(),
+        resource_provider_key: parts.namespace.toLowerCase() || null,
+        correlation_id: data.correlationId,
+        category: e.category,
+        status: e.status,
+        caller: data.caller,
+        event_timestamp: now,
+        submission_timestamp: now + this.delayMs,
+        body: JSON.stringify(data),
+      })
+      .execute();
+    return { seq, data, visibleAt: now + this.delayMs };
+  }
+
+  /** Tells the listeners (the alert dispatcher, the portal's hints) of an event that has committed. */
+  announce(stored: StoredEvent): void {
     for (const l of this.listeners) {
       try {
         l(stored);
@@ -105,7 +116,6 @@ export class ActivityLog {
         /* a listener must never break the writer */
       }
     }
-    return stored;
   }
 
   /** Events visible now, newest first, matching the query. */

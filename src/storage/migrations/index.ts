@@ -8,6 +8,7 @@ import { alerts } from "./0006-alerts.js";
 import { health } from "./0007-health.js";
 import { backup } from "./0008-backup.js";
 import { users } from "./0010-users.js";
+import { activitySeq } from "./0011-activity-seq.js";
 
 /**
  * Numbered migrations, embedded in code so one build carries its schema, and one list serves SQLite and
@@ -25,6 +26,7 @@ const migrations: Record<string, Migration> = {
   "0009_alerts_tables": alerts,
   "0008_backup": backup,
   "0010_users": users,
+  "0011_activity_seq": activitySeq,
 };
 
 export const migrationProvider: MigrationProvider = {
