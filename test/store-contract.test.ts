@@ -258,6 +258,40 @@ function contract(engine: string, open: () => Promise<OpenedStore>, reopen: () =
       assert.deepEqual((await store.db.selectFrom("tenants").select("id").where("id", "=", "t-a").execute()).map((r) => r.id), ["t-a"]);
       assert.deepEqual((await store.db.selectFrom("tenants").select("id").orderBy("id").execute()).map((r) => r.id), ["T-a", "t-a", "t-b"]);
     });
+    // Several nodes need a shared engine: a SQLite file serves one process (its writer lock is taken by a
+    // blocking busy wait, which in one process would wait on itself), so this runs on PostgreSQL only.
+    it("two nodes racing on one store: one creator per resource, distinct key versions, activity seqs without gaps or repeats", { skip: engine === "sqlite" ? "one process per SQLite store" : false }, async () => {
+      // A second connection to the same store is what a second tdekv node is to it (issue 11 §2).
+      const other = await reopen();
+      try {
+        const id = `${RG}/providers/Microsoft.KeyVault/vaults/raced`;
+        const put = (db: OpenedStore["db"]) => new ResourceStore(db, clock).put({ id, subscriptionId: SUB, resourceGroup: "rg-Contract", typeKey: "Microsoft.KeyVault/vaults", name: "raced", body: { id } });
+        const created = await Promise.all([put(store.db), put(other.db), put(store.db), put(other.db)]);
+        assert.equal(created.filter(Boolean).length, 1, `exactly one PUT creates: ${created}`);
+
+        const version = (n: number): NewVersion => ({
+          name: "Raced", version: `v${n}`, kty: "RSA", keySize: 2048, crv: null, keyOps: ["wrapKey"], publicJwk: { kty: "RSA", n: "AQAB", e: "AQAB" } as never,
+          privateSealed: "sealed:v1:opaque", enabled: true, nbfAt: null, expAt: null, tags: {}, exportable: false, createdAt: T0, updatedAt: T0,
+        });
+        const stores = [new KeyStore(store.db), new KeyStore(other.db)];
+        const added = await Promise.all(Array.from({ length: 12 }, (_, n) => stores[n % 2]!.addVersion("kv-race", "raced", version(n))));
+        assert.deepEqual(added.map((r) => r.seq).sort((a, b) => a - b), Array.from({ length: 12 }, (_, n) => n + 1));
+        assert.equal((await stores[0]!.allVersions("kv-race", "raced")).length, 12);
+
+        const logs = [new ActivityLog(store.db, clock), new ActivityLog(other.db, clock)];
+        const before = (await logs[0]!.since(0, 100_000)).length;
+        const appended = await Promise.all(
+          Array.from({ length: 20 }, (_, n) => logs[n % 2]!.append({ subscriptionId: SUB, resourceId: id, category: "Administrative", operationName: "Microsoft.KeyVault/vaults/write", status: "Succeeded", level: "Informational", description: `race ${n}` } as never)),
+        );
+        const seqs = appended.map((e) => e.seq).sort((a, b) => a - b);
+        assert.equal(new Set(seqs).size, 20, "no seq handed out twice");
+        assert.equal(seqs[19]! - seqs[0]!, 19, "no gaps");
+        assert.equal((await logs[1]!.since(0, 100_000)).length, before + 20);
+      } finally {
+        await other.close();
+      }
+    });
+
   });
 }
 

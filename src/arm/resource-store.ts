@@ -31,11 +31,14 @@ export class ResourceStore {
     return row && { id: row.id, name: row.name, body: JSON.parse(row.body) as T, createdAt: row.created_at };
   }
 
-  /** Inserts or replaces; returns true when the resource is new. */
+  /**
+   * Inserts or replaces; returns true when the resource is new. Insert-if-absent first, then update: of two
+   * nodes racing to create one resource exactly one sees it as new (issue 11 §2), and created_at is the
+   * first writer's. A read-then-write would let both answer 201.
+   */
   async put(args: { id: string; subscriptionId: string; resourceGroup: string | null; typeKey: string; name: string; body: unknown }): Promise<boolean> {
     const key = resourceKey(args.id);
     const now = this.clock.now();
-    const existing = await this.db.selectFrom("resources").select("created_at").where("key", "=", key).executeTakeFirst();
     const row = {
       key,
       id: args.id,
@@ -44,16 +47,14 @@ export class ResourceStore {
       type_key: args.typeKey.toLowerCase(),
       name: args.name,
       body: JSON.stringify(args.body),
-      created_at: existing?.created_at ?? now,
+      created_at: now,
       updated_at: now,
     };
-    await this.db
-      .insertInto("resources")
-      .values(row)
-      .onConflict((oc) => oc.column("key").doUpdateSet({ body: row.body, updated_at: now, id: row.id }))
-      .execute();
+    const inserted = await this.db.insertInto("resources").values(row).onConflict((oc) => oc.column("key").doNothing()).executeTakeFirst();
+    const created = Number(inserted.numInsertedOrUpdatedRows ?? 0n) > 0;
+    if (!created) await this.db.updateTable("resources").set({ body: row.body, updated_at: now, id: row.id }).where("key", "=", key).execute();
     this.onChange(args.id);
-    return !existing;
+    return created;
   }
 
   /** Deletes a resource and everything under it (its id prefix). Returns the deleted ids. */

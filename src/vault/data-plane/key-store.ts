@@ -1,5 +1,5 @@
 import type { Kysely } from "kysely";
-import type { Database } from "../../storage/index.js";
+import { type Database, withRetry } from "../../storage/index.js";
 import { kvErrors } from "./errors.js";
 import { keysDb, type KeysDb, type VaultKeyVersionsTable, type VaultKeysTable } from "./schema.js";
 import type { Kty } from "./crypto/algorithms.js";
@@ -149,22 +149,40 @@ export class KeyStore {
    * (409 ObjectIsDeletedButRecoverable, keyvault.md §1.5); `requireExisting` is rotate's "key must exist".
    */
   async addVersion(vault: string, nameKey: string, v: NewVersion, opts: { requireExisting?: boolean } = {}): Promise<KeyRecord> {
-    return this.db.transaction().execute(async (trx) => {
-      const existing = await trx.selectFrom("vault_keys").selectAll().where("vault", "=", vault).where("name_key", "=", nameKey).executeTakeFirst();
-      if (existing?.deleted_at != null) throw kvErrors.nameDeletedButRecoverable(existing.name);
-      if (!existing && opts.requireExisting) throw kvErrors.keyNotFound(v.name);
-      const seq = existing ? Number(existing.next_seq) : 1;
-      if (existing) {
-        await trx.updateTable("vault_keys").set({ latest_version: v.version, next_seq: seq + 1 }).where("vault", "=", vault).where("name_key", "=", nameKey).execute();
-      } else {
-        await trx
-          .insertInto("vault_keys")
-          .values({ vault, name_key: nameKey, name: v.name, latest_version: v.version, next_seq: seq + 1, deleted_at: null, scheduled_purge_at: null, rotation_policy: null, created_at: v.createdAt })
-          .execute();
-      }
-      await trx.insertInto("vault_key_versions").values(versionRow(vault, nameKey, seq, v)).execute();
-      return { ...v, vault, nameKey, seq, name: existing?.name ?? v.name, latestVersion: v.version, deletedAt: null, scheduledPurgeAt: null };
-    });
+    return withRetry(() =>
+      this.db.transaction().execute(async (trx) => {
+        // Take the next seq by updating the name's row first: the row stays locked until commit, so two nodes
+        // rotating one key get seqs one after the other (issue 11 §2) instead of both reading next_seq.
+        const bumped = await trx
+          .updateTable("vault_keys")
+          .set((eb) => ({ latest_version: v.version, next_seq: eb("next_seq", "+", 1) }))
+          .where("vault", "=", vault)
+          .where("name_key", "=", nameKey)
+          .where("deleted_at", "is", null)
+          .returning(["name", "next_seq"])
+          .executeTakeFirst();
+        let seq: number;
+        let name = v.name;
+        if (bumped) {
+          seq = Number(bumped.next_seq) - 1;
+          name = bumped.name;
+        } else {
+          const existing = await trx.selectFrom("vault_keys").select(["name", "deleted_at"]).where("vault", "=", vault).where("name_key", "=", nameKey).executeTakeFirst();
+          if (existing?.deleted_at != null) throw kvErrors.nameDeletedButRecoverable(existing.name);
+          if (opts.requireExisting) throw kvErrors.keyNotFound(v.name);
+          seq = 1;
+          const created = await trx
+            .insertInto("vault_keys")
+            .values({ vault, name_key: nameKey, name: v.name, latest_version: v.version, next_seq: seq + 1, deleted_at: null, scheduled_purge_at: null, rotation_policy: null, created_at: v.createdAt })
+            .onConflict((oc) => oc.columns(["vault", "name_key"]).doNothing())
+            .executeTakeFirst();
+          // Another node created the name between our update and insert: retry, now as a new version of it.
+          if (Number(created.numInsertedOrUpdatedRows ?? 0n) === 0) throw Object.assign(new Error("key name created concurrently"), { code: "40001" });
+        }
+        await trx.insertInto("vault_key_versions").values(versionRow(vault, nameKey, seq, v)).execute();
+        return { ...v, vault, nameKey, seq, name, latestVersion: v.version, deletedAt: null, scheduledPurgeAt: null };
+      }),
+    );
   }
 
   /** Restore: every version of a backup under a name that must be free (keyvault.md §1.2 RestoreKey). */
