@@ -18,6 +18,7 @@ import { HealthStore, Lifecycle, createHealthAdminRoutes, resourceHealthProvider
 import { authorizeAdmin } from "./arm/index.js";
 import { startTds } from "./tds/index.js";
 import { createMetrics } from "./metrics/index.js";
+import { createCluster, createClusterAdminRoute } from "./cluster/index.js";
 
 /** What `<data-dir>/endpoints.json` holds: everything a client needs to reach this instance (issue 2 §2). */
 export interface Endpoints {
@@ -55,9 +56,13 @@ export interface RunningTdekv {
 export const ENDPOINTS_FILE = "endpoints.json";
 
 
-function loadMasterKey(dataDir: string): Buffer {
-  const file = path.join(dataDir, "master.key");
+/**
+ * The master key (`--master-key-file`, default `<data-dir>/master.key`). Nodes of one cloud share one file:
+ * vault key material and the token-signing key are sealed with it in the shared store.
+ */
+function loadMasterKey(file: string): Buffer {
   if (!fs.existsSync(file)) {
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     // wx: two processes racing on a fresh data dir must not both write a key.
     try {
       fs.writeFileSync(file, randomBytes(32), { mode: 0o600, flag: "wx" });
@@ -95,9 +100,10 @@ export async function startTdekv(config: TdekvConfig, deps: { log: Logger; clock
       : config.timeScale > 1
         ? new ScaledClock(config.timeScale)
         : systemClock);
-  const box = new SecretBox(loadMasterKey(config.dataDir));
+  const box = new SecretBox(loadMasterKey(config.masterKeyFile));
   // The SQLite file in the data dir unless --store names another (issue 11). Key material is sealed with the
-  // data dir's master key before any store sees it, so a PostgreSQL store never holds plaintext keys.
+  // master key (--master-key-file, shared by the nodes of one cloud) before any store sees it, so a PostgreSQL
+  // store never holds plaintext keys.
   const store = await openStore(config.store ?? path.join(config.dataDir, "tdekv.db"));
   // How fast tdekv's clock runs against real time, for the portal's countdown (issue 9 §3).
   const clockRate = () => (clock instanceof ManualClock ? 0 : clock instanceof ScaledClock ? config.timeScale : 1);
@@ -166,7 +172,27 @@ export async function startTdekv(config: TdekvConfig, deps: { log: Logger; clock
       await activityLog.append({ ...e, category: "Administrative", eventName: "EndRequest", level: "Informational" });
     };
     arm.register(insightsEventsProvider(activityLog));
-    const alerts = createAlerts({ db: store.db, clock, log: deps.log, arm: arm.services, activityLog, smtpUrl: config.smtpUrl, autohealWindowMs: config.autohealWindowSeconds * 1000, onNotification: (id) => feed.emit("notification.sent", id) });
+    // Membership and probe leases (issue 11 slice 2): its own loop on the lease clock, never tdekv's Clock.
+    const cluster = createCluster({
+      db: store.db,
+      engine: store.engine,
+      log: deps.log,
+      ttlMs: config.leaseTtlSeconds * 1000,
+      renewMs: config.leaseRenewSeconds * 1000,
+      targetKeys: () => sql.lifecyclePort.targetKeys(),
+    });
+    sql.setPlacement({
+      mayOpen: async (id, here) => (await cluster.ready(), cluster.placement.mayOpen(id, here)),
+      holds: async (id) => (await cluster.ready(), cluster.placement.holds(id)),
+      heldElsewhere: async (id) => (await cluster.ready(), cluster.placement.heldElsewhere(id)),
+    });
+    const alerts = createAlerts({ db: store.db, clock, log: deps.log, arm: arm.services, activityLog, smtpUrl: config.smtpUrl, autohealWindowMs: config.autohealWindowSeconds * 1000, onNotification: (id) => feed.emit("notification.sent", id),
+      // The alert loops lease their work as this node (issue 11): same incarnation id, lease TTL and renew period.
+      nodeId: cluster.nodeId,
+      engine: store.engine,
+      leaseTtlMs: config.leaseTtlSeconds * 1000,
+      leaseRenewMs: config.leaseRenewSeconds * 1000,
+    });
     const alertsRoute = createAlertsRoute(alerts, { tokens: identity.tokens, audiences: armAudienceList, directory: identity.directory });
     for (const provider of alerts.providers) arm.register(provider);
     const healthStore = new HealthStore(store.db);
@@ -175,9 +201,14 @@ export async function startTdekv(config: TdekvConfig, deps: { log: Logger; clock
     const metrics = createMetrics({
       lifecycle: { snapshot: () => lifecycle.snapshot() },
       outboxCounts: () => alerts.outboxCounts(),
-      node: () => ({ name: `${os.hostname()}:${port}`, store: store.engine }),
+      node: () => ({ name: cluster.name() || `${os.hostname()}:${port}`, store: store.engine }),
+      leaseTakeovers: () => cluster.takeovers(),
+      leasesHeld: () => cluster.leasesHeld(),
+      fencedWrites: () => cluster.fencedWrites(),
+      alertRedeliveries: () => alerts.redeliveries(),
+      alertFencedWrites: () => alerts.fencedWrites(),
     });
-    lifecycle = new Lifecycle({ store: healthStore, activity: activityLog, port: metrics.instrument(sql.lifecyclePort), clock, log: deps.log, windowMs: config.autohealWindowSeconds * 1000 });
+    lifecycle = new Lifecycle({ store: healthStore, activity: activityLog, port: metrics.instrument(sql.lifecyclePort), clock, log: deps.log, windowMs: config.autohealWindowSeconds * 1000, ownership: cluster.ownership });
     const dbRef = (db: { id: string; name: string; location: string; properties: { databaseId: string } }) => ({ id: db.id, name: db.name, databaseId: db.properties.databaseId, location: db.location });
     sql.setLifecycle({
       revalidate: (serverId, databaseId) => lifecycle.revalidate(serverId, databaseId),
@@ -189,7 +220,10 @@ export async function startTdekv(config: TdekvConfig, deps: { log: Logger; clock
         const t = await sql.lifecyclePort.target(serverId);
         if (t?.kid) await lifecycle.openFailed(t, outcome);
       },
-      forgetDatabase: (id) => healthStore.forgetDatabase(id),
+      forgetDatabase: async (id) => {
+        await healthStore.forgetDatabase(id);
+        await cluster.placement.forget(id);
+      },
       forgetServer: (id) => healthStore.forgetTarget(id.toLowerCase()),
       serverMoved: (oldId, newId) => healthStore.rekeyServer(oldId.toLowerCase(), newId.toLowerCase()),
     });
@@ -209,13 +243,14 @@ export async function startTdekv(config: TdekvConfig, deps: { log: Logger; clock
       vaultCalls: () => sqlVault.calls(),
     });
     const backupAdmin = sql.backup.adminRoutes((req) => authorizeAdmin(req, adminDeps));
+    const clusterAdmin = createClusterAdminRoute({ view: () => cluster.view(), authorize: (req) => authorizeAdmin(req, adminDeps) });
     const portal = createPortalHost({ feed, clock, clockRate, authorize: (req) => authorizeAdmin(req, adminDeps), revokeSessions: (oid) => identity.grants.revoke(oid) });
     const frontDoor = await startFrontDoor({
       tls,
       host: config.host,
       port: config.port,
       proxyPort: config.proxyPort,
-      surfaces: { portal: portal.surface, login: identity.routes, graph: identity.graph, arm: async (req) => (await healthAdmin(req)) ?? (await backupAdmin(req)) ?? (await alertsRoute(req)) ?? (await sql.queryRoute(req)) ?? arm.surface(req), vault: vault.dataPlane.surface, metrics: metrics.route },
+      surfaces: { portal: portal.surface, login: identity.routes, graph: identity.graph, arm: async (req) => (await healthAdmin(req)) ?? (await clusterAdmin(req)) ?? (await backupAdmin(req)) ?? (await alertsRoute(req)) ?? (await sql.queryRoute(req)) ?? arm.surface(req), vault: vault.dataPlane.surface, metrics: metrics.route },
       log: deps.log,
     });
     port = frontDoor.port;
@@ -226,7 +261,19 @@ export async function startTdekv(config: TdekvConfig, deps: { log: Logger; clock
       await frontDoor.stop();
       throw err;
     }
+    const origin = `https://${urlHost(config.host)}:${frontDoor.port}`;
+    // Join the cluster once the name (default host:port) and listeners are known, before reopening files:
+    // placement decides which files this node opens.
+    try {
+      await cluster.start({ name: config.nodeName ?? `${os.hostname()}:${frontDoor.port}`, httpsUrl: origin, tdsPort: tds.port });
+    } catch (err) {
+      await tds.stop();
+      await frontDoor.stop();
+      throw err;
+    }
     const reopened = await sql.reopenAll();
+    // The owner follows transitions other nodes decide for its files (local-disk mode, scale-out.md §3.4).
+    cluster.startPlacement(sql.files);
     sql.startWorkers();
     // The probe worker: one pass per interval, never overlapping (a slow vault delays only this loop).
     let probing: Promise<unknown> | undefined;
@@ -238,7 +285,6 @@ export async function startTdekv(config: TdekvConfig, deps: { log: Logger; clock
     }, config.probeIntervalSeconds * 1000);
     monitor.unref();
     alerts.start();
-    const origin = `https://${urlHost(config.host)}:${frontDoor.port}`;
     const proxyOrigin = `http://${dialHost(config.host)}:${frontDoor.proxyPort}`;
     const endpoints: Endpoints = {
       armEndpoint: origin,
@@ -271,6 +317,8 @@ export async function startTdekv(config: TdekvConfig, deps: { log: Logger; clock
         await tds.stop();
         await frontDoor.stop();
         await alerts.stop();
+        // Marks this node stopped and frees its leases: the others take its targets at their next renew.
+        await cluster.stop();
         await sql.close();
         await store.close();
       },

@@ -154,12 +154,18 @@ test("GET /metrics on the direct host needs no token and is valid text format", 
     "tdekv_notifications_delivered_total",
     "tdekv_notifications_failed_total",
     "tdekv_lease_takeovers_total",
+    "tdekv_probe_leases_held",
+    "tdekv_fenced_writes_total",
+    "tdekv_alert_redeliveries_total",
+    "tdekv_alert_fenced_writes_total",
     "tdekv_node_info",
   ])
     assert.ok(e.families.has(name), name);
   assert.equal(e.families.get("tdekv_probe_duration_seconds")!.type, "histogram");
   assert.equal(e.families.get("tdekv_lease_takeovers_total")!.type, "counter");
   assert.equal(one(e, "tdekv_lease_takeovers_total"), 0);
+  // One node: no takeovers, nothing fenced, nothing sent twice.
+  for (const name of ["tdekv_fenced_writes_total", "tdekv_alert_redeliveries_total", "tdekv_alert_fenced_writes_total"]) assert.equal(one(e, name), 0, name);
   const info = pick(e, "tdekv_node_info");
   assert.equal(info.length, 1);
   assert.equal(info[0]!.value, 1);

@@ -6,6 +6,7 @@ import path from "node:path";
 import { ManualClock } from "../src/platform/clock.js";
 import { type OpenedStore, migrate, openStore, redactStoreUrl } from "../src/storage/index.js";
 import { ResourceStore } from "../src/arm/resource-store.js";
+import { migrationProvider } from "../src/storage/migrations/index.js";
 import { ActivityLog } from "../src/activity/activity-log.js";
 import { OutboxStore } from "../src/activity/alerts/outbox-store.js";
 import type { NotificationRow } from "../src/activity/alerts/schema.js";
@@ -322,7 +323,8 @@ describe("store contract: postgres, from the CLI", () => {
     u.password = "pw-never-shown"; // trust auth ignores it
     const first = await run(process.execPath, [BIN, "migrate", "--store", u.toString()], {});
     assert.equal(first.code, 0, first.stderr);
-    assert.match(first.stdout, /ran 10 migrations:\n {2}0001_front_door\n/);
+    const all = Object.keys(await migrationProvider.getMigrations());
+    assert.match(first.stdout, new RegExp(`ran ${all.length} migrations:\\n {2}0001_front_door\\n`));
     assert.match(first.stdout, /postgres:\*\*\*@127\.0\.0\.1/);
     const second = await run(process.execPath, [BIN, "migrate"], { TDEKV_STORE: u.toString() });
     assert.equal(second.code, 0, second.stderr);

@@ -6,6 +6,7 @@ import { startTdekv } from "../main.js";
 import { readEndpoints, isRunning, call, adminToken } from "./instance.js";
 import { renderTable } from "./render.js";
 import { registerAlerts } from "./alerts.js";
+import { registerNodes } from "./nodes.js";
 
 export { renderTable };
 import { registerDoctor } from "./doctor.js";
@@ -35,6 +36,10 @@ interface StartOptions {
   vaultTimeout?: string;
   tdsPort?: string;
   store?: string;
+  nodeName?: string;
+  masterKeyFile?: string;
+  leaseTtlSeconds?: string;
+  leaseRenewSeconds?: string;
 }
 
 async function start(opts: StartOptions) {
@@ -50,6 +55,10 @@ async function start(opts: StartOptions) {
     vaultTimeoutSeconds: opts.vaultTimeout,
     tdsPort: opts.tdsPort,
     store: opts.store,
+    nodeName: opts.nodeName,
+    masterKeyFile: opts.masterKeyFile,
+    leaseTtlSeconds: opts.leaseTtlSeconds,
+    leaseRenewSeconds: opts.leaseRenewSeconds,
   };
   const config = loadConfig(flags);
   const logFile = `${config.dataDir}/tdekv.log`;
@@ -169,6 +178,10 @@ export async function main(argv: string[]): Promise<void> {
     .option("--vault-timeout <seconds>", `a SQL-to-Key-Vault call slower than this fails (env ${ENV.vaultTimeoutSeconds}, default ${DEFAULTS.vaultTimeoutSeconds})`)
     .option("--time-scale <factor>", `run time this many times faster, for demos (env ${ENV.timeScale}, default ${DEFAULTS.timeScale})`)
     .option("--store <url>", `control-plane store: postgres://user@host:port/db or a SQLite file (env ${ENV.store}, default <data-dir>/tdekv.db)`)
+    .option("--node-name <name>", `this node's stable member name in a cluster (env ${ENV.nodeName}, default <hostname>:<https port>)`)
+    .option("--master-key-file <file>", `the key that seals key material; nodes of one cloud share it (env ${ENV.masterKeyFile}, default <data-dir>/master.key)`)
+    .option("--lease-ttl-seconds <seconds>", `how long a probe lease lasts without renewal (env ${ENV.leaseTtlSeconds}, default ${DEFAULTS.leaseTtlSeconds})`)
+    .option("--lease-renew-seconds <seconds>", `how often a node renews, claims and sheds probe leases; below the ttl (env ${ENV.leaseRenewSeconds}, default ${DEFAULTS.leaseRenewSeconds})`)
     .action(start);
   program
     .command("migrate")
@@ -222,6 +235,7 @@ export async function main(argv: string[]): Promise<void> {
     .description("move a manual clock forward, e.g. 31m, 2h, 90s, then evaluate the lifecycle")
     .option("--data-dir <dir>", dataDirOption)
     .action((by: string, o: { dataDir?: string }) => admin(o.dataDir, "POST", "/_tdekv/clock/advance", { by }));
+  registerNodes(program, dataDirOption);
   registerDoctor(program, dataDirOption);
   registerChaos(program, dataDirOption);
   registerDemo(program, dataDirOption);

@@ -14,6 +14,14 @@ export interface MetricsDeps {
   node(): { name: string; store: "sqlite" | "postgres" };
   /** Probe leases taken over from another node: 0 on a single node (the multi-node slice fills it in). */
   leaseTakeovers?: () => number;
+  /** Probe leases this node holds now (issue 11 slice 2). */
+  leasesHeld?: () => number;
+  /** Probe results dropped because the lease had lapsed (the store's fence, or the node's own clock margin). */
+  fencedWrites?: () => number;
+  /** alerts: notifications this node sent again after a send nobody recorded (possible duplicates at the receiver). */
+  alertRedeliveries?: () => number;
+  /** alerts: outbox writes (in-flight marks, attempts, dispatcher commits) dropped because their lease had lapsed. */
+  alertFencedWrites?: () => number;
   /** A monotonic stopwatch in ms for probe durations (performance.now): real elapsed work, not tdekv's clock. */
   stopwatch?: () => number;
 }
@@ -65,6 +73,15 @@ export function createMetrics(deps: MetricsDeps): Metrics {
       { name: "tdekv_notifications_delivered_total", help: "Alert notifications delivered (accepted by their receiver).", type: "counter", samples: [{ value: counts.Delivered ?? 0 }] },
       { name: "tdekv_notifications_failed_total", help: "Alert notifications that failed for good (permanent refusal or retries ran out).", type: "counter", samples: [{ value: counts.Failed ?? 0 }] },
       { name: "tdekv_lease_takeovers_total", help: "Probe leases this node took over from another node (0 on a single node).", type: "counter", samples: [{ value: deps.leaseTakeovers?.() ?? 0 }] },
+      { name: "tdekv_probe_leases_held", help: "Probe leases (server, protector targets) this node holds now.", type: "gauge", samples: [{ value: deps.leasesHeld?.() ?? 0 }] },
+      { name: "tdekv_fenced_writes_total", help: "Probe results this node dropped because its lease had lapsed, been shed or taken over (fencing).", type: "counter", samples: [{ value: deps.fencedWrites?.() ?? 0 }] },
+      {
+        name: "tdekv_alert_redeliveries_total",
+        help: "Alert notifications this node sent again after a send that was never recorded (a node died, stopped or lost the queue mid-send): possible duplicates at the receiver.",
+        type: "counter",
+        samples: [{ value: deps.alertRedeliveries?.() ?? 0 }],
+      },
+      { name: "tdekv_alert_fenced_writes_total", help: "Outbox writes this node dropped because its queue or dispatcher lease had lapsed or been taken over (fencing).", type: "counter", samples: [{ value: deps.alertFencedWrites?.() ?? 0 }] },
       { name: "tdekv_node_info", help: "This tdekv node and its control-plane store engine.", type: "gauge", samples: [{ labels: { node: node.name, store: node.store }, value: 1 }] },
     ];
   }
@@ -74,6 +91,7 @@ export function createMetrics(deps: MetricsDeps): Metrics {
     instrument(port) {
       return {
         targets: () => port.targets(),
+        targetKeys: () => port.targetKeys(),
         target: (id) => port.target(id),
         async probe(t) {
           const t0 = stopwatch();
@@ -82,6 +100,7 @@ export function createMetrics(deps: MetricsDeps): Metrics {
           return outcome;
         },
         databases: (t) => port.databases(t),
+        holds: (db) => port.holds(db),
         close: (db) => port.close(db),
         open: (t, db) => port.open(t, db),
         setStatus: (db, status, opts) => port.setStatus(db, status, opts),

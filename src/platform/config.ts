@@ -37,6 +37,17 @@ export interface TdekvConfig {
    * data dir (`tdekv.db`), as before issue 11. May hold a password: print only redactStoreUrl(store).
    */
   store: string | undefined;
+  /**
+   * This node's stable member name (issue 11 slice 2). Undefined = `<hostname>:<https port>` once listening.
+   * Node ids (one per start) are separate; the name is what placement and `probed_by` record.
+   */
+  nodeName: string | undefined;
+  /** The 32-byte key that seals vault key material and the token-signing key. Nodes of one cloud share it. */
+  masterKeyFile: string;
+  /** A probe lease lasts this long without renewal (scale-out.md §3.1: 15 s suggested for production). */
+  leaseTtlSeconds: number;
+  /** How often a node renews its leases and claims or sheds targets (scale-out.md §3.1: 5 s). */
+  leaseRenewSeconds: number;
 }
 
 export const ENV = {
@@ -56,6 +67,10 @@ export const ENV = {
   vaultTimeoutSeconds: "TDEKV_VAULT_TIMEOUT",
   tdsPort: "TDEKV_TDS_PORT",
   store: "TDEKV_STORE",
+  nodeName: "TDEKV_NODE_NAME",
+  masterKeyFile: "TDEKV_MASTER_KEY_FILE",
+  leaseTtlSeconds: "TDEKV_LEASE_TTL",
+  leaseRenewSeconds: "TDEKV_LEASE_RENEW",
 } as const;
 
 export const DEFAULTS = {
@@ -75,6 +90,10 @@ export const DEFAULTS = {
   vaultTimeoutSeconds: 5,
   tdsPort: 1433,
   store: "",
+  nodeName: "",
+  masterKeyFile: "",
+  leaseTtlSeconds: 15,
+  leaseRenewSeconds: 5,
 } as const;
 
 export class ConfigError extends Error {}
@@ -118,7 +137,24 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
   if (smtp && !/^smtps?:\/\/[^/\s]+/i.test(smtp)) throw new ConfigError(`smtp url must look like smtp://host:port, got '${smtp}'`);
   const store = String(pick(flags, "store", env));
   if (/^postgres(ql)?:/i.test(store) && !/^postgres(ql)?:\/\/[^\s]+$/i.test(store)) throw new ConfigError("store must look like postgres://user@host:port/database");
+  const nodeName = String(pick(flags, "nodeName", env));
+  if (nodeName && !/^[\w.:@-]{1,128}$/.test(nodeName)) throw new ConfigError(`node name must be 1-128 letters, digits or . : @ _ -, got '${nodeName}'`);
+  const leaseSeconds = (key: "leaseTtlSeconds" | "leaseRenewSeconds", label: string) => {
+    const v = Number(pick(flags, key, env));
+    if (!Number.isFinite(v) || v <= 0 || v > 3600) throw new ConfigError(`${label} must be more than 0 and at most 3600 seconds, got '${pick(flags, key, env)}'`);
+    return v;
+  };
+  const leaseTtlSeconds = leaseSeconds("leaseTtlSeconds", "lease ttl");
+  const leaseRenewSeconds = leaseSeconds("leaseRenewSeconds", "lease renew interval");
+  // A lease renewed no more often than it lasts lapses between renewals: every target would flap.
+  if (leaseRenewSeconds >= leaseTtlSeconds) throw new ConfigError(`lease renew interval (${leaseRenewSeconds} s) must be shorter than the lease ttl (${leaseTtlSeconds} s)`);
+  const dataDir = path.resolve(String(pick(flags, "dataDir", env)));
+  const masterKeyFile = String(pick(flags, "masterKeyFile", env));
   return {
+    nodeName: nodeName || undefined,
+    masterKeyFile: masterKeyFile ? path.resolve(masterKeyFile) : path.join(dataDir, "master.key"),
+    leaseTtlSeconds,
+    leaseRenewSeconds,
     store: store || undefined,
     smtpUrl: smtp || undefined,
     probeIntervalSeconds: seconds("probeIntervalSeconds", 0.05, 3600, "probe interval"),
@@ -129,7 +165,7 @@ export function loadConfig(flags: ConfigInput = {}, env: NodeJS.ProcessEnv = pro
     vaultTimeoutSeconds: seconds("vaultTimeoutSeconds", 0.05, 120, "vault timeout"),
     tdsPort: port("tds port", pick(flags, "tdsPort", env)),
     rotationCheckSeconds: rotation,
-    dataDir: path.resolve(String(pick(flags, "dataDir", env))),
+    dataDir,
     port: port("port", pick(flags, "port", env)),
     proxyPort: port("proxy port", pick(flags, "proxyPort", env)),
     host,

@@ -8,9 +8,9 @@ import type { ServerKeyVault } from "./key-access.js";
 import { Logins } from "./logins.js";
 import { sqlProvider } from "./providers/sql-provider.js";
 import { createQueryRoute } from "./query-route.js";
-import { type LifecycleHooks, type SqlContext, noLifecycle } from "./sql-context.js";
+import { type LifecycleHooks, type PlacementHooks, type SqlContext, noLifecycle, noPlacement } from "./sql-context.js";
 import { lifecyclePort } from "./lifecycle-port.js";
-import { reopenAll, type ReopenReport } from "./startup.js";
+import { reopenAll, reopenFile, type ReopenReport } from "./startup.js";
 import { TdeService } from "./tde-service.js";
 import { autoRotationPass } from "./auto-rotation.js";
 import { DekRegenerations } from "./dek-regeneration.js";
@@ -22,7 +22,7 @@ import type { ServerBody } from "./sql-context.js";
 
 export { type ServerKeyVault, type VaultKeyInfo, KeyAccessError, type KeyAccessCause, classifyVaultError, validateKey } from "./key-access.js";
 export type { ReopenReport } from "./startup.js";
-export type { LifecycleHooks } from "./sql-context.js";
+export type { LifecycleHooks, PlacementHooks } from "./sql-context.js";
 export { DataAccess, DataAccessError, TransactionGate, accessErrors, SQL_AUDIENCES, type ServerRef, type OpenedDatabase } from "./data-access.js";
 
 export interface SqlDeps {
@@ -44,7 +44,7 @@ export interface SqlDeps {
 export function createSql(deps: SqlDeps) {
   const engine = new TdeEngine(path.join(deps.dataDir, "databases"), deps.clock);
   const tde = new TdeService(engine, new ServiceManagedProtector(deps.box), deps.vault);
-  const ctx: SqlContext = { arm: deps.arm, directory: deps.directory, clock: deps.clock, log: deps.log, db: deps.db, tde, vault: deps.vault, lifecycle: noLifecycle, backup: noBackup };
+  const ctx: SqlContext = { arm: deps.arm, directory: deps.directory, clock: deps.clock, log: deps.log, db: deps.db, tde, vault: deps.vault, lifecycle: noLifecycle, placement: noPlacement, backup: noBackup };
   // Backups, restores and geo-replication (issue 10): the archive runs as the engine's hooks.
   const backup = createBackup({ arm: deps.arm, db: deps.db, clock: deps.clock, log: deps.log, engine, dataDir: deps.dataDir, sql: backupPort(ctx) });
   ctx.backup = backup.hooks;
@@ -67,6 +67,22 @@ export function createSql(deps: SqlDeps) {
     lifecyclePort: lifecyclePort(ctx, (file) => dataAccess.databaseClosed(file)),
     setLifecycle(hooks: LifecycleHooks) {
       ctx.lifecycle = hooks;
+    },
+    /** Where database files live across nodes (issue 11 slice 2); before this, every file is this node's. */
+    setPlacement(hooks: PlacementHooks) {
+      ctx.placement = hooks;
+    },
+    /**
+     * The files this node holds, as the placement poller acts on them when another node decided a transition:
+     * close (file closed, DEK zeroed, TDS sessions ended, as the lifecycle port's close) and reopen.
+     */
+    files: {
+      isOpen: (databaseId: string) => engine.isOpen(databaseId),
+      close(databaseId: string) {
+        engine.close(databaseId);
+        dataAccess.databaseClosed(databaseId);
+      },
+      reopen: (databaseId: string) => reopenFile(ctx, databaseId),
     },
     queryRoute: createQueryRoute(dataAccess, deps.tokens, deps.audiences),
     /** Servers, logins and databases as the TDS endpoint and the query route reach them. */

@@ -138,6 +138,8 @@ export async function createDatabaseFile(ctx: SqlContext, server: ServerBody, db
     if (err instanceof KeyAccessError) throw keyAccessToArm(server.name, err, protector.ref.kid);
     throw err;
   }
+  // The file is on this node's disk: it is the owner (local-disk mode, scale-out.md §3.4).
+  await ctx.placement.holds(db.properties.databaseId);
 }
 
 export const subscriptionOf = (id: string): string => id.split("/")[2]!.toLowerCase();

@@ -77,9 +77,29 @@ export const noLifecycle: LifecycleHooks = {
   serverMoved: async () => {},
 };
 
+/**
+ * Which node holds each database file (issue 11 slice 2, local-disk mode, scale-out.md §3.4); src/cluster
+ * implements it. A no-op until the composition root wires it: a lone node holds every file, as before.
+ */
+export interface PlacementHooks {
+  /** At start: may this node open the file? (Placed on it, unplaced, or its file is in this node's data dir.) */
+  mayOpen(databaseId: string, fileIsHere: boolean): Promise<boolean>;
+  /** This node created or opened the file: it holds it now. */
+  holds(databaseId: string): Promise<void>;
+  /** Whether another node holds the file (then this one must not claim to open or close it). */
+  heldElsewhere(databaseId: string): Promise<boolean>;
+}
+
+export const noPlacement: PlacementHooks = {
+  mayOpen: async () => true,
+  holds: async () => {},
+  heldElsewhere: async () => false,
+};
+
 /** What the Microsoft.Sql providers share. */
 export interface SqlContext {
   lifecycle: LifecycleHooks;
+  placement: PlacementHooks;
   /** Backups, restores and geo-replication (issue 10; src/backup). */
   backup: BackupHooks;
   arm: ArmServices;

@@ -29,8 +29,11 @@ export async function reopenAll(ctx: SqlContext): Promise<ReopenReport> {
     if (!server) continue;
     // An inaccessible database stays closed across a restart: only the lifecycle reopens it.
     if (db.properties.status === "Inaccessible") continue;
+    // Several nodes on one store (issue 11, local-disk mode): a file placed on another node is not ours to open.
+    if (!(await ctx.placement.mayOpen(db.properties.databaseId, ctx.tde.engine.exists(db.properties.databaseId)))) continue;
     try {
       await openDatabase(ctx, server.body, db);
+      await ctx.placement.holds(db.properties.databaseId);
       report.opened.push(db.properties.databaseId);
     } catch (err) {
       const cause = err instanceof KeyAccessError ? err.failure : "unknown";
@@ -40,4 +43,28 @@ export async function reopenAll(ctx: SqlContext): Promise<ReopenReport> {
     }
   }
   return report;
+}
+
+/**
+ * Reopens one file by its id, for the placement poller (issue 11 slice 2): another node healed the database and
+ * this node holds its file. False when the file is not here, its resource is gone, or the key is still out of reach.
+ */
+export async function reopenFile(ctx: SqlContext, databaseId: string): Promise<boolean> {
+  if (ctx.tde.engine.isOpen(databaseId)) return true;
+  if (!ctx.tde.engine.exists(databaseId)) return false;
+  const rows = await ctx.db.selectFrom("resources").select(["id", "body"]).where("type_key", "in", ["microsoft.sql/servers/databases", "microsoft.sql/managedinstances/databases"]).execute();
+  for (const row of rows) {
+    const db = JSON.parse(row.body) as DatabaseBody;
+    if (db.properties.databaseId !== databaseId) continue;
+    const server = await ctx.arm.store.get<ServerBody>(row.id.slice(0, row.id.toLowerCase().lastIndexOf("/databases/")));
+    if (!server) return false;
+    try {
+      await openDatabase(ctx, server.body, db);
+      return true;
+    } catch (err) {
+      ctx.log.warn({ database: row.id, cause: err instanceof KeyAccessError ? err.failure : "unknown" }, "placement: could not reopen a healed database");
+      return false;
+    }
+  }
+  return false;
 }

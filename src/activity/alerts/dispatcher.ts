@@ -2,6 +2,7 @@ import type { ArmServices, StoredResource } from "../../arm/index.js";
 import { type Clock, type Logger, newGuid } from "../../platform/index.js";
 import type { ActivityLog, StoredEvent } from "../activity-log.js";
 import type { ActionGroupBody } from "./action-group.js";
+import { type AlertClaims, Fenced } from "./claims.js";
 import type { AlertRuleBody } from "./alert-rule.js";
 import { ALERT_RULES_KEY } from "./alert-rules-provider.js";
 import { conditionHolds, inScope } from "./condition.js";
@@ -25,6 +26,11 @@ export interface DispatchResult {
  * becomes visible at `visibleAt` (--activity-log-delay), so alerts are delayed exactly like the log:
  * Azure's alerts come from the same pipeline as its 15-30 minute Activity Log. A rule fires only for
  * events that reach the log after it was created, as Azure's do.
+ *
+ * Several nodes (issue 11): only the holder of the 'dispatcher' lease dispatches, and each batch's commit
+ * is fenced by that lease in the same transaction, so a node that paused past its lease moves no cursor
+ * (and the unique dedupe_key keeps any overlap harmless anyway). Activity Log seqs are granted in commit
+ * order (migration 0011), so following `seq > cursor` misses nothing across nodes.
  */
 export class Dispatcher {
   constructor(
@@ -34,13 +40,17 @@ export class Dispatcher {
       log: Logger;
       activityLog: ActivityLog;
       outbox: OutboxStore;
+      claims: AlertClaims;
       smtpConfigured: boolean;
       autohealWindowMs: number | undefined;
     },
   ) {}
 
   async pass(): Promise<DispatchResult> {
-    const { activityLog, outbox, clock } = this.deps;
+    const { activityLog, outbox, clock, claims } = this.deps;
+    const epoch = await claims.dispatcherEpoch();
+    if (epoch === undefined) return { enqueued: 0 };
+    // Read after the lease is taken: the previous holder's last fenced commit is visible by then.
     let cursor = await outbox.cursor(CURSOR);
     let enqueued = 0;
     const rulesBySub = new Map<string, StoredResource<AlertRuleBody>[]>();
@@ -60,7 +70,16 @@ export class Dispatcher {
         rows.push(...(await this.plan(stored, rulesBySub, now)));
         last = stored.seq;
       }
-      if (last !== cursor) enqueued += await outbox.commit(CURSOR, last, rows, now);
+      if (last !== cursor) {
+        try {
+          enqueued += await outbox.commit(CURSOR, last, rows, now, (trx) => claims.fenceDispatcher(trx, epoch));
+        } catch (err) {
+          if (!(err instanceof Fenced)) throw err;
+          claims.dropDispatcher();
+          this.deps.log.warn({ node: claims.nodeId, epoch }, "alert dispatch rolled back: the dispatcher lease is no longer this node's");
+          return { enqueued };
+        }
+      }
       cursor = last;
       if (waitUntil !== undefined) return { enqueued, waitUntil };
       if (events.length < BATCH) return { enqueued };

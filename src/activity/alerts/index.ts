@@ -1,10 +1,11 @@
 import type { ArmServices, ResourceProvider } from "../../arm/index.js";
-import type { Clock, Logger } from "../../platform/index.js";
-import type { Db } from "../../storage/index.js";
+import { type Clock, type Logger, newHexId } from "../../platform/index.js";
+import type { Db, StoreEngine } from "../../storage/index.js";
 import type { ActivityLog } from "../activity-log.js";
 import { actionGroupsProvider } from "./action-groups-provider.js";
 import { alertRulesProvider } from "./alert-rules-provider.js";
 import { AlertsWorker } from "./alerts-worker.js";
+import { AlertClaims, engineOf } from "./claims.js";
 import { DeliveryWorker } from "./delivery-worker.js";
 import { Dispatcher } from "./dispatcher.js";
 import { EmailSender } from "./email-sender.js";
@@ -32,6 +33,16 @@ export interface AlertsDeps {
   autohealWindowMs?: number;
   /** A notification was enqueued or attempted (the portal's inbox hint, issue 9 §4). */
   onNotification?: (resourceId: string) => void;
+  /** This node's id in the alert leases (issue 11): a new random hex id per process when absent. */
+  nodeId?: string;
+  /** The store's engine: picks the lease clock and SKIP LOCKED. Default: "postgres" when `db` is PostgreSQL-wire, else "sqlite". */
+  engine?: StoreEngine;
+  /** Lease TTL of the dispatcher and receiver queue leases, in real ms (default 15 s). */
+  leaseTtlMs?: number;
+  /** How often those leases are renewed, in real ms (--lease-renew); default a third of the TTL. */
+  leaseRenewMs?: number;
+  /** Receiver queues this node serves at once (default 32). */
+  maxQueuesInFlight?: number;
 }
 
 export type NotificationSummary = ReturnType<typeof notificationSummary>;
@@ -49,6 +60,15 @@ export interface Alerts {
   notification(id: string, subscriptionIds?: string[]): Promise<NotificationDetail | undefined>;
   /** Notifications per status across all subscriptions (metrics, issue 11 §4): Pending is the outbox depth. */
   outboxCounts(): Promise<Record<NotificationStatus, number>>;
+  /** This node's id in the alert leases. */
+  nodeId: string;
+  /**
+   * Sends this node made of a notification whose earlier send went unrecorded (its node died, stopped or lost
+   * the queue mid-send): possible duplicates, since start (tdekv_alert_redeliveries_total).
+   */
+  redeliveries(): number;
+  /** In-flight marks and attempts this node dropped because the queue's lease was no longer its own, since start. */
+  fencedWrites(): number;
 }
 
 /**
@@ -58,6 +78,8 @@ export interface Alerts {
  * kept in the outbox). See docs/designs/2026-11-28-alerts.md.
  */
 export function createAlerts(deps: AlertsDeps): Alerts {
+  const nodeId = deps.nodeId ?? newHexId(8);
+  const claims = new AlertClaims(deps.db, { engine: deps.engine ?? engineOf(deps.db), nodeId, ttlMs: deps.leaseTtlMs ?? 15_000, renewMs: deps.leaseRenewMs, log: deps.log });
   const outbox = new OutboxStore(deps.db);
   if (deps.onNotification) outbox.onChange = deps.onNotification;
   const dispatcher = new Dispatcher({
@@ -66,6 +88,7 @@ export function createAlerts(deps: AlertsDeps): Alerts {
     log: deps.log,
     activityLog: deps.activityLog,
     outbox,
+    claims,
     smtpConfigured: Boolean(deps.smtpUrl),
     autohealWindowMs: deps.autohealWindowMs,
   });
@@ -76,8 +99,10 @@ export function createAlerts(deps: AlertsDeps): Alerts {
     log: deps.log,
     email: deps.smtpUrl ? new EmailSender(deps.smtpUrl) : undefined,
     onSettled: () => worker?.kick("deliver"),
+    claims,
+    maxInFlight: deps.maxQueuesInFlight,
   });
-  worker = new AlertsWorker({ clock: deps.clock, log: deps.log, activityLog: deps.activityLog, dispatcher, delivery });
+  worker = new AlertsWorker({ clock: deps.clock, log: deps.log, activityLog: deps.activityLog, claims, dispatcher, delivery });
   const w = worker;
   // "Test action group" goes through the same outbox and delivery worker as a fired alert.
   const tests = createTestNotifications({ outbox, clock: deps.clock, smtpConfigured: Boolean(deps.smtpUrl), autohealWindowMs: deps.autohealWindowMs, enqueued: () => w.kick("deliver") });
@@ -94,5 +119,8 @@ export function createAlerts(deps: AlertsDeps): Alerts {
       return notificationDetail(found.row, found.attempts);
     },
     outboxCounts: () => outbox.countByStatus(),
+    nodeId,
+    redeliveries: () => delivery.redeliveries,
+    fencedWrites: () => delivery.fencedWrites,
   };
 }

@@ -1,5 +1,5 @@
 import type { Kysely, Transaction } from "kysely";
-import type { Db } from "../../storage/index.js";
+import { type Db, withRetry } from "../../storage/index.js";
 import { alertDb, type AlertTables, type AttemptOutcome, type NotificationRow, type NotificationStatus } from "./schema.js";
 
 export interface OutboxQuery {
@@ -33,7 +33,22 @@ const normalize = (r: NotificationRow): NotificationRow => ({
   created_at: Number(r.created_at),
   last_attempt_at: r.last_attempt_at === null ? null : Number(r.last_attempt_at),
   delivered_at: r.delivered_at === null ? null : Number(r.delivered_at),
+  sending_by: r.sending_by ?? null,
+  sending_at: r.sending_at === null || r.sending_at === undefined ? null : Number(r.sending_at),
+  redelivered: Number(r.redelivered ?? 0),
 });
+
+/** A write's fence: runs first inside its transaction and throws (rolling it back) when the lease is gone. */
+export type Fence = (trx: Transaction<AlertTables>) => Promise<void>;
+
+/** What the in-flight mark found on the row before setting it. */
+export interface InFlightMark {
+  /** The row's attempts so far (fresh: another node may have recorded some). */
+  attempts: number;
+  /** A node that marked it in flight and never recorded the attempt (it died or lost the queue), or null. */
+  previousSender: string | null;
+  previousSendingAt: number | null;
+}
 
 /**
  * The delivery outbox and the dispatcher's cursor, in the control-plane database. Enqueueing and moving the
@@ -54,28 +69,44 @@ export class OutboxStore {
     return row ? Number(row.seq) : 0;
   }
 
-  /** Enqueues rows (ignoring ones already there) and moves the cursor, atomically. Returns how many were new. */
-  async commit(cursorName: string, seq: number, rows: NotificationRow[], now: number): Promise<number> {
-    return this.db.transaction().execute(async (trx) => {
-      let added = 0;
-      for (const row of rows) {
-        const r = await trx.insertInto("alert_notifications").values(row).onConflict((oc) => oc.column("dedupe_key").doNothing()).executeTakeFirst();
-        added += Number(r.numInsertedOrUpdatedRows ?? 0n);
-      }
-      await this.setCursor(trx, cursorName, seq, now);
-      return added;
-    }).then((added) => {
-      for (const r of rows) this.onChange(r.resource_id);
-      return added;
-    });
+  /**
+   * Enqueues rows (ignoring ones already there) and moves the cursor, atomically. Returns how many were new.
+   * With a fence (the dispatcher's lease), the whole transaction rolls back with Fenced when the lease is gone.
+   */
+  async commit(cursorName: string, seq: number, rows: NotificationRow[], now: number, fence?: Fence): Promise<number> {
+    const added = await withRetry(() =>
+      this.db.transaction().execute(async (trx) => {
+        if (fence) await fence(trx);
+        let n = 0;
+        for (const row of rows) {
+          const r = await trx.insertInto("alert_notifications").values(row).onConflict((oc) => oc.column("dedupe_key").doNothing()).executeTakeFirst();
+          n += Number(r.numInsertedOrUpdatedRows ?? 0n);
+        }
+        await this.addQueues(trx, rows);
+        await this.setCursor(trx, cursorName, seq, now);
+        return n;
+      }),
+    );
+    for (const r of rows) this.onChange(r.resource_id);
+    return added;
   }
 
   /** Enqueues rows that belong to no Activity Log event (test notifications): no cursor moves. */
   async enqueue(rows: NotificationRow[]): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
-      for (const row of rows) await trx.insertInto("alert_notifications").values(row).execute();
-    });
+    await withRetry(() =>
+      this.db.transaction().execute(async (trx) => {
+        for (const row of rows) await trx.insertInto("alert_notifications").values(row).execute();
+        await this.addQueues(trx, rows);
+      }),
+    );
     for (const r of rows) this.onChange(r.resource_id);
+  }
+
+  /** Every queue has a lease row (free until a node claims it), added with its first notification. */
+  private async addQueues(trx: Transaction<AlertTables>, rows: NotificationRow[]): Promise<void> {
+    for (const queue_key of new Set(rows.map((r) => r.queue_key))) {
+      await trx.insertInto("alert_queues").values({ queue_key, owner: null, epoch: 0, lease_until: 0 }).onConflict((oc) => oc.column("queue_key").doNothing()).execute();
+    }
   }
 
   private async setCursor(trx: Transaction<AlertTables>, name: string, seq: number, now: number): Promise<void> {
@@ -107,25 +138,67 @@ export class OutboxStore {
     return rows.map(normalize);
   }
 
-  /** Records one attempt and the row's new state together. */
+  /**
+   * Marks a pending row in flight by `nodeId` before its send, in a short transaction behind the queue's
+   * fence. Returns what the row held before (a mark nobody cleared means an earlier send may have reached
+   * the receiver), or undefined when the row is no longer pending.
+   */
+  async markSending(id: string, nodeId: string, now: number, fence: Fence): Promise<InFlightMark | undefined> {
+    return withRetry(() =>
+      this.db.transaction().execute(async (trx) => {
+        await fence(trx);
+        const cur = await trx.selectFrom("alert_notifications").select(["status", "attempts", "sending_by", "sending_at"]).where("id", "=", id).executeTakeFirst();
+        if (!cur || cur.status !== "Pending") return undefined;
+        await trx.updateTable("alert_notifications").set({ sending_by: nodeId, sending_at: now }).where("id", "=", id).execute();
+        return { attempts: Number(cur.attempts), previousSender: cur.sending_by ?? null, previousSendingAt: cur.sending_at === null || cur.sending_at === undefined ? null : Number(cur.sending_at) };
+      }),
+    );
+  }
+
+  /**
+   * Records one attempt and the row's new state together, and clears the in-flight mark. With a fence (the
+   * queue's lease), nothing is written when the lease is gone (Fenced is thrown).
+   */
   async recordAttempt(
     row: NotificationRow,
     attempt: { startedAt: number; durationMs: number; outcome: AttemptOutcome; detail: string },
     next: { status: NotificationStatus; nextAttemptAt: number; detail: string | null; deliveredAt: number | null },
+    opts: { fence?: Fence; nodeId?: string; redelivery?: boolean } = {},
   ): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
-      const n = row.attempts + 1;
-      await trx
-        .insertInto("alert_attempts")
-        .values({ notification_id: row.id, attempt: n, started_at: attempt.startedAt, duration_ms: Math.round(attempt.durationMs), outcome: attempt.outcome, detail: attempt.detail })
-        .onConflict((oc) => oc.columns(["notification_id", "attempt"]).doNothing())
-        .execute();
-      await trx
-        .updateTable("alert_notifications")
-        .set({ attempts: n, status: next.status, next_attempt_at: next.nextAttemptAt, detail: next.detail, last_attempt_at: attempt.startedAt, delivered_at: next.deliveredAt })
-        .where("id", "=", row.id)
-        .execute();
-    });
+    await withRetry(() =>
+      this.db.transaction().execute(async (trx) => {
+        if (opts.fence) await opts.fence(trx);
+        const n = row.attempts + 1;
+        await trx
+          .insertInto("alert_attempts")
+          .values({
+            notification_id: row.id,
+            attempt: n,
+            started_at: attempt.startedAt,
+            duration_ms: Math.round(attempt.durationMs),
+            outcome: attempt.outcome,
+            detail: attempt.detail,
+            ...(opts.nodeId ? { node_id: opts.nodeId } : {}),
+          })
+          .onConflict((oc) => oc.columns(["notification_id", "attempt"]).doNothing())
+          .execute();
+        await trx
+          .updateTable("alert_notifications")
+          .set((eb) => ({
+            attempts: n,
+            status: next.status,
+            next_attempt_at: next.nextAttemptAt,
+            detail: next.detail,
+            last_attempt_at: attempt.startedAt,
+            delivered_at: next.deliveredAt,
+            sending_by: null,
+            sending_at: null,
+            ...(opts.redelivery ? { redelivered: eb("redelivered", "+", 1) } : {}),
+          }))
+          .where("id", "=", row.id)
+          .execute();
+      }),
+    );
     this.onChange(row.resource_id);
   }
 

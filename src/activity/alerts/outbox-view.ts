@@ -31,6 +31,8 @@ export function notificationSummary(r: NotificationRow) {
     lastAttemptTime: iso(r.last_attempt_at),
     deliveredTime: iso(r.delivered_at),
     nextAttemptTime: r.status === "Pending" ? iso(r.next_attempt_at) : null,
+    // Several nodes (issue 11): sends made again after an unrecorded one, i.e. possible duplicates at the receiver.
+    redelivered: Number(r.redelivered ?? 0),
     receiver: {
       kind: r.receiver_kind,
       name: r.receiver_name,

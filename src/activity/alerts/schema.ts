@@ -1,9 +1,16 @@
 import type { Kysely } from "kysely";
 import type { Db } from "../../storage/index.js";
 
-/** Tables of migration 0006 (src/storage/migrations/0006-alerts.ts). Times are epoch ms. */
+/**
+ * Tables of migrations 0006 (src/storage/migrations/0006-alerts.ts) and 0013 (0013-outbox-claims.ts: leases,
+ * in-flight marks, redelivery counts). Times are epoch ms; lease times are on the lease clock (leaseNowMs).
+ */
 export interface AlertTables {
   alert_cursors: { name: string; seq: number; updated_at: number };
+  /** Singleton leases (name 'dispatcher'): one node at a time follows the Activity Log. owner null: free. */
+  alert_leases: { name: string; owner: string | null; epoch: number; lease_until: number };
+  /** One lease per receiver queue: only its owner sends down the queue. `epoch` is the fencing token. */
+  alert_queues: { queue_key: string; owner: string | null; epoch: number; lease_until: number };
   alert_notifications: {
     id: string;
     /** `{eventDataId}|{rule id}|{action group id}|{receiver kind}|{receiver name}`, lower-cased ids. */
@@ -38,8 +45,22 @@ export interface AlertTables {
     created_at: number;
     last_attempt_at: number | null;
     delivered_at: number | null;
+    /** The node sending it right now (set before a send, cleared when the attempt is recorded); 0013. */
+    sending_by?: string | null;
+    sending_at?: number | null;
+    /** Sends made after another send of it went unrecorded (its node died or lost the queue): possible duplicates; 0013. */
+    redelivered?: number;
   };
-  alert_attempts: { notification_id: string; attempt: number; started_at: number; duration_ms: number; outcome: AttemptOutcome; detail: string };
+  alert_attempts: {
+    notification_id: string;
+    attempt: number;
+    started_at: number;
+    duration_ms: number;
+    outcome: AttemptOutcome;
+    detail: string;
+    /** The node that made the attempt (0013; null for attempts recorded before it). */
+    node_id?: string | null;
+  };
 }
 
 /**

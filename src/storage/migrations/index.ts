@@ -9,6 +9,8 @@ import { health } from "./0007-health.js";
 import { backup } from "./0008-backup.js";
 import { users } from "./0010-users.js";
 import { activitySeq } from "./0011-activity-seq.js";
+import { outboxClaims } from "./0013-outbox-claims.js";
+import { cluster } from "./0012-cluster.js";
 
 /**
  * Numbered migrations, embedded in code so one build carries its schema, and one list serves SQLite and
@@ -27,6 +29,8 @@ const migrations: Record<string, Migration> = {
   "0008_backup": backup,
   "0010_users": users,
   "0011_activity_seq": activitySeq,
+  "0013_outbox_claims": outboxClaims,
+  "0012_cluster": cluster,
 };
 
 export const migrationProvider: MigrationProvider = {
