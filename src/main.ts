@@ -18,7 +18,7 @@ import { HealthStore, Lifecycle, createHealthAdminRoutes, resourceHealthProvider
 import { authorizeAdmin } from "./arm/index.js";
 import { startTds } from "./tds/index.js";
 import { createMetrics } from "./metrics/index.js";
-import { createCluster, createClusterAdminRoute } from "./cluster/index.js";
+import { Routing, createCluster, createClusterAdminRoute } from "./cluster/index.js";
 
 /** What `<data-dir>/endpoints.json` holds: everything a client needs to reach this instance (issue 2 §2). */
 export interface Endpoints {
@@ -186,6 +186,9 @@ export async function startTdekv(config: TdekvConfig, deps: { log: Logger; clock
       holds: async (id) => (await cluster.ready(), cluster.placement.holds(id)),
       heldElsewhere: async (id) => (await cluster.ready(), cluster.placement.heldElsewhere(id)),
     });
+    // Requests for a database held by another node go to it, or answer 40613 while it is down (issue 11 §3).
+    const routing = new Routing({ db: store.db, engine: store.engine, ttlMs: config.leaseTtlSeconds * 1000, nodeName: () => cluster.name(), ready: () => cluster.ready() });
+    sql.dataAccess.setRouting(routing);
     const alerts = createAlerts({ db: store.db, clock, log: deps.log, arm: arm.services, activityLog, smtpUrl: config.smtpUrl, autohealWindowMs: config.autohealWindowSeconds * 1000, onNotification: (id) => feed.emit("notification.sent", id),
       // The alert loops lease their work as this node (issue 11): same incarnation id, lease TTL and renew period.
       nodeId: cluster.nodeId,
@@ -266,6 +269,8 @@ export async function startTdekv(config: TdekvConfig, deps: { log: Logger; clock
     // placement decides which files this node opens.
     try {
       await cluster.start({ name: config.nodeName ?? `${os.hostname()}:${frontDoor.port}`, httpsUrl: origin, tdsPort: tds.port });
+      // Other nodes verify this node's certificates (TDS Proxy, forwarded queries) against its CA.
+      await routing.publish(cluster.nodeId, tls.caCertPem);
     } catch (err) {
       await tds.stop();
       await frontDoor.stop();

@@ -66,6 +66,26 @@ export interface OpenedDatabase {
   body: DatabaseBody;
 }
 
+/** A live node that holds a database file elsewhere (src/cluster/routing.ts). */
+export interface RemoteOwner {
+  name: string;
+  httpsUrl: string;
+  host: string;
+  tdsPort: number;
+  /** The owner's CA (PEM): the only trust anchor used to verify it. */
+  caPem: string;
+}
+
+/** Where a request for a database goes: here, a live owner elsewhere, or an owner that is down (40613). */
+export type DatabaseRoute = { kind: "here" } | { kind: "remote"; node: RemoteOwner } | { kind: "down"; owner: string };
+
+/** The cluster's routing (issue 11 §3); a lone node serves everything itself. */
+export interface RoutingPort {
+  route(databaseFileId: string): Promise<DatabaseRoute>;
+}
+
+const HERE: DatabaseRoute = { kind: "here" };
+
 /**
  * One owner at a time may hold a database's transaction. The engine has one SQLite connection per
  * database, so a second session's statements would otherwise run inside the first one's transaction: they
@@ -121,6 +141,7 @@ export class TransactionGate {
 export class DataAccess {
   readonly transactions = new TransactionGate();
   private readonly events = new EventEmitter();
+  private routing: RoutingPort = { route: async () => HERE };
 
   constructor(
     private readonly ctx: SqlContext,
@@ -177,11 +198,49 @@ export class DataAccess {
     return claims;
   }
 
+  /** Wires the cluster's routing (main.ts); without it every database is served here. */
+  setRouting(routing: RoutingPort): void {
+    this.routing = routing;
+  }
+
+  /**
+   * Where a request for `database` on `server` is served (issue 11 §3): here (also master, and a database that
+   * does not exist: open() answers 4060), on a live owner elsewhere, or nowhere while its owner is down.
+   */
+  async route(server: ServerRef, database: string): Promise<DatabaseRoute> {
+    if (!database || database.toLowerCase() === "master") return HERE;
+    const stored = await this.ctx.arm.store.get<DatabaseBody>(`${server.id}/databases/${database}`);
+    if (!stored?.body.properties.databaseId) return HERE;
+    return this.routeFile(stored.body.properties.databaseId);
+  }
+
+  /**
+   * A file in this node's own data dir is this node's, whatever name placement still records (local-disk mode:
+   * only this data dir can have made it; an earlier incarnation may have had another default name, and a file
+   * that stayed closed at start was not re-recorded), as placement's `mayOpen` decides at start.
+   */
+  private routeFile(file: string): Promise<DatabaseRoute> {
+    return this.ctx.tde.engine.exists(file) ? Promise.resolve(HERE) : this.routing.route(file);
+  }
+
+  /**
+   * The owner of `database` is down (or could not be reached): the connection is refused with 40613, and
+   * Resource Health turns Unavailable as for any refused connection (azure-sql-tde.md §4.4).
+   */
+  async ownerUnavailable(server: ServerRef, database: string, traceId: string): Promise<DataAccessError> {
+    const stored = await this.ctx.arm.store.get<DatabaseBody>(`${server.id}/databases/${database}`);
+    if (!stored) return accessErrors.databaseNotFound(database);
+    await this.ctx.lifecycle.denied(server.id, stored.body);
+    return accessErrors.unavailable(stored.body.name, server.name, traceId);
+  }
+
   /** Opens a database for queries, or refuses: 4060 when it does not exist, 40613 when it is inaccessible. */
   async open(server: ServerRef, database: string, traceId: string): Promise<OpenedDatabase> {
     const stored = await this.ctx.arm.store.get<DatabaseBody>(`${server.id}/databases/${database}`);
     if (!stored) throw accessErrors.databaseNotFound(database);
     const db = stored.body;
+    // Held by another node that is down (local-disk mode): unavailable until it returns (issue 11 §3).
+    if (db.properties.databaseId && (await this.routeFile(db.properties.databaseId)).kind === "down") throw await this.ownerUnavailable(server, database, traceId);
     if (db.properties.status === "Inaccessible") {
       // The first denied connection turns Resource Health Unavailable (azure-sql-tde.md §4.4).
       await this.ctx.lifecycle.denied(server.id, db);

@@ -8,6 +8,7 @@ import { type Login7, MAX_LOGIN7, parseFedAuthToken, parseLogin7 } from "./login
 import { type Principal, loginReply, negotiatedPacketSize, resolveServer, sqlLogin, tokenLogin } from "./login.js";
 import { MessageReader, PacketType, STATUS_RESET_CONNECTION, type TdsMessage, frame } from "./packets.js";
 import { Encryption, buildPrelogin, negotiate, parsePrelogin } from "./prelogin.js";
+import { UpstreamUnavailable, openUpstream } from "./proxy.js";
 import { DatabaseGone, Session } from "./session.js";
 import { databaseTarget, masterTarget } from "./targets.js";
 import { type TlsContexts, TlsCarrier, serverTls } from "./tls-carrier.js";
@@ -23,7 +24,10 @@ const MAX_QUEUED = 16;
 const LOGIN_TIMEOUT_MS = 60_000;
 const SPN = "https://database.windows.net/";
 
-type State = "start" | "prelogin" | "handshake" | "login" | "fedauth" | "ready" | "closed";
+type State = "start" | "prelogin" | "handshake" | "login" | "fedauth" | "ready" | "proxy" | "closed";
+
+/** Bytes the relay holds for a side that does not read; past this that side is paused until it drains. */
+const RELAY_HIGH_WATER = 1024 * 1024;
 
 export interface ConnectionHost {
   access: DataAccess;
@@ -51,6 +55,8 @@ export class TdsConnection {
   private sni: string | undefined;
   private strict = false;
   private fedAuthRequired = false;
+  /** The owner's connection while this one is proxied to another node (issue 11 §3). */
+  private upstream: tls.TLSSocket | undefined;
   private pending: { login: Login7; server: Principal["server"] } | undefined;
   private session: Session | undefined;
   private chain: Promise<void> = Promise.resolve();
@@ -89,6 +95,7 @@ export class TdsConnection {
     this.current?.abort();
     if (reason) this.host.log.info({ spid: this.spid, reason, state: was }, "TDS connection closed");
     this.session?.close();
+    this.upstream?.destroy();
     this.host.untrack(this);
     this.socket.destroy();
   }
@@ -181,7 +188,8 @@ export class TdsConnection {
       .then(() => (this.state === "closed" ? undefined : this.handle(m)))
       .catch((err) => this.fail(err))
       .finally(() => {
-        if (--this.queued < MAX_QUEUED / 2 && this.socket.isPaused() && this.state !== "closed") this.socket.resume();
+        // A proxied connection's flow control is the relay's (relayUp), not the queue's.
+        if (--this.queued < MAX_QUEUED / 2 && this.socket.isPaused() && this.state !== "closed" && this.state !== "proxy") this.socket.resume();
       });
   }
 
@@ -238,6 +246,9 @@ export class TdsConnection {
       serverName = name;
       const server = await this.host.access.findServer(name);
       if (!server) throw accessErrors.serverNotFound(name);
+      // A database held by another live node: Azure's Proxy policy, every packet flows via this node.
+      const route = await this.host.access.route(server, login.database);
+      if (route.kind === "remote") return await this.proxy(route.node, payload, login, server);
       if (login.fedAuth?.kind === "msal") {
         // No token in LOGIN7: tell the client where to get one; it answers with FEDAUTH_TOKEN (§3.7).
         this.pending = { login, server };
@@ -249,6 +260,66 @@ export class TdsConnection {
       await this.complete(login, principal);
     } catch (err) {
       this.refuse(err, serverName);
+    }
+  }
+
+  /**
+   * Proxies this connection to `owner`, the node holding the database (scale-out.md §3.4 "Proxy first"): a
+   * TDS connection to it as a client (PRELOGIN, TLS verified against its CA), the client's LOGIN7 unchanged,
+   * then bytes relayed both ways until either side closes. The owner authenticates the login and answers
+   * everything (FEDAUTH exchanges, attention, requests). An owner that cannot be reached before the LOGIN7 is
+   * sent refuses the login with 40613; a relay that fails later ends only this connection.
+   */
+  private async proxy(owner: { name: string; host: string; tdsPort: number; caPem: string }, login7: Buffer, login: Login7, server: Principal["server"]): Promise<void> {
+    this.state = "proxy";
+    const held: Buffer[] = [];
+    let heldBytes = 0;
+    // Bytes of the client's that arrive while the owner's connection is set up wait here (bounded).
+    this.active.divert((d) => {
+      if (this.state === "closed") return;
+      if (this.upstream) return this.relayUp(d);
+      held.push(d);
+      if ((heldBytes += d.length) > RELAY_HIGH_WATER) this.close("client sent too much before the owner was reached");
+    });
+    let up: tls.TLSSocket;
+    try {
+      up = await openUpstream({
+        host: owner.host,
+        port: owner.tdsPort,
+        caPem: owner.caPem,
+        servername: this.sni ?? (/\.database\.windows\.net\.?$/i.test(login.serverName) ? login.serverName.replace(/\.$/, "") : `${server.name}.database.windows.net`),
+        fedAuth: this.fedAuthRequired,
+      });
+    } catch (err) {
+      if (!(err instanceof UpstreamUnavailable)) throw err;
+      this.host.log.warn({ spid: this.spid, owner: owner.name, server: server.name, database: login.database, reason: err.message }, "TDS proxy: the database's owner could not be reached");
+      this.state = "login";
+      return this.refuse(await this.host.access.ownerUnavailable(server, login.database, this.traceId), server.name);
+    }
+    if ((this.state as State) === "closed") return void up.destroy();
+    this.upstream = up;
+    clearTimeout(this.loginTimer);
+    up.on("data", (d: Buffer) => {
+      if (this.state === "closed") return;
+      if (!this.out.write(d) || this.out.writableLength > RELAY_HIGH_WATER) {
+        up.pause();
+        this.out.once("drain", () => up.resume());
+      }
+    });
+    up.on("error", (err: Error) => this.close(`TDS proxy to ${owner.name}: ${err.message}`));
+    up.on("close", () => this.close(`TDS proxy: ${owner.name} closed the connection`));
+    this.host.log.debug({ spid: this.spid, owner: owner.name, server: server.name, database: login.database }, "TDS login proxied to the database's owner");
+    this.relayUp(frame(PacketType.LOGIN7, login7, 4096));
+    for (const d of held.splice(0)) this.relayUp(d);
+  }
+
+  private relayUp(d: Buffer): void {
+    const up = this.upstream!;
+    if ((!up.write(d) || up.writableLength > RELAY_HIGH_WATER) && !this.socket.isPaused()) {
+      this.socket.pause();
+      up.once("drain", () => {
+        if (this.state !== "closed") this.socket.resume();
+      });
     }
   }
 

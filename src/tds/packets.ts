@@ -46,7 +46,23 @@ export class MessageReader {
     return this.buf.length > 0;
   }
 
+  private diverted: ((chunk: Buffer) => void) | undefined;
+
+  /**
+   * From now on bytes are not cut into messages but handed to `to` as they come (the TDS Proxy relays them
+   * unchanged); bytes already buffered go first.
+   */
+  divert(to: (chunk: Buffer) => void): void {
+    const rest = this.buf;
+    this.buf = Buffer.alloc(0);
+    this.parts = [];
+    this.size = 0;
+    this.diverted = to;
+    if (rest.length) to(rest);
+  }
+
   push(chunk: Buffer): void {
+    if (this.diverted) return this.diverted(chunk);
     this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
     while (this.buf.length >= HEADER) {
       const len = this.buf.readUInt16BE(2);

@@ -11,6 +11,7 @@ import { users } from "./0010-users.js";
 import { activitySeq } from "./0011-activity-seq.js";
 import { outboxClaims } from "./0013-outbox-claims.js";
 import { cluster } from "./0012-cluster.js";
+import { clusterCa } from "./0014-cluster-ca.js";
 
 /**
  * Numbered migrations, embedded in code so one build carries its schema, and one list serves SQLite and
@@ -31,6 +32,7 @@ const migrations: Record<string, Migration> = {
   "0011_activity_seq": activitySeq,
   "0013_outbox_claims": outboxClaims,
   "0012_cluster": cluster,
+  "0014_cluster_ca": clusterCa,
 };
 
 export const migrationProvider: MigrationProvider = {
