@@ -104,7 +104,9 @@ export async function startTdekv(config: TdekvConfig, deps: { log: Logger; clock
   // The SQLite file in the data dir unless --store names another (issue 11). Key material is sealed with the
   // master key (--master-key-file, shared by the nodes of one cloud) before any store sees it, so a PostgreSQL
   // store never holds plaintext keys.
-  const store = await openStore(config.store ?? path.join(config.dataDir, "tdekv.db"));
+  // A session idle inside a transaction for a lease period is a frozen node's: PostgreSQL ends it, so its
+  // locks cannot hold up a takeover (docs/designs/2026-11-28-cluster.md).
+  const store = await openStore(config.store ?? path.join(config.dataDir, "tdekv.db"), { idleInTransactionMs: config.leaseTtlSeconds * 1000 });
   // How fast tdekv's clock runs against real time, for the portal's countdown (issue 9 §3).
   const clockRate = () => (clock instanceof ManualClock ? 0 : clock instanceof ScaledClock ? config.timeScale : 1);
   // The portal's change hints (issue 9 §4): components emit, the portal host streams them.

@@ -50,13 +50,24 @@ export async function openSqliteStore(file: string, opts: { migrate?: boolean } 
  * previous one exactly as its SQLite mutex does, so behaviour matches the embedded store. Concurrency across
  * nodes (leases, compare-and-set, SKIP LOCKED claims) is the later slices of issue 11, not this one.
  */
-export async function openPostgresStore(url: string, opts: { migrate?: boolean } = {}): Promise<OpenedStore> {
+export async function openPostgresStore(url: string, opts: StoreOptions = {}): Promise<OpenedStore> {
   // int8 (bigint: epoch-ms times, seqs, count(*)) comes back as a string from pg by default; the code stores
   // and compares them as JS numbers, which hold every value below 2^53. Set on this pool's own type table,
   // not pg's global one, so other pg users in the process are unaffected.
   const types = new pg.TypeOverrides();
   types.setTypeParser(20, (v: string) => Number(v));
-  const pool = new pg.Pool({ connectionString: url, max: 1, types, idleTimeoutMillis: 0, connectionTimeoutMillis: 15_000 });
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: 1,
+    types,
+    idleTimeoutMillis: 0,
+    connectionTimeoutMillis: 15_000,
+    // A node frozen mid-transaction (SIGSTOP, a VM pause) holds its row locks, e.g. the fence on a probe lease,
+    // and a takeover would wait for it forever. The server ends such a session after this long idle inside a
+    // transaction, releasing the locks; the frozen node's transaction then fails when it wakes, so its write
+    // is fenced out too (issue 11 §2). No transaction of tdekv's waits on anything but the store between statements.
+    ...(opts.idleInTransactionMs ? { idle_in_transaction_session_timeout: opts.idleInTransactionMs } : {}),
+  });
   // An idle client whose server went away emits 'error' on the pool; without a listener that would kill the
   // process. The next query gets a fresh connection (or fails and is reported by its caller).
   pool.on("error", () => {});
@@ -78,8 +89,15 @@ export async function openPostgresStore(url: string, opts: { migrate?: boolean }
   };
 }
 
+export interface StoreOptions {
+  /** Run the migrations first (default true). */
+  migrate?: boolean;
+  /** PostgreSQL: end a session idle inside a transaction after this many ms (a frozen node's locks). */
+  idleInTransactionMs?: number;
+}
+
 /** Opens the store a `--store` value names: a postgres:// URL or a SQLite file path. */
-export async function openStore(target: StoreTarget | string, opts: { migrate?: boolean } = {}): Promise<OpenedStore> {
+export async function openStore(target: StoreTarget | string, opts: StoreOptions = {}): Promise<OpenedStore> {
   const t = typeof target === "string" ? parseStoreTarget(target) : target;
   return t.kind === "postgres" ? openPostgresStore(t.url, opts) : openSqliteStore(t.file, opts);
 }
