@@ -255,7 +255,7 @@ export async function startTdekv(config: TdekvConfig, deps: { log: Logger; clock
       host: config.host,
       port: config.port,
       proxyPort: config.proxyPort,
-      surfaces: { portal: portal.surface, login: identity.routes, graph: identity.graph, arm: async (req) => (await healthAdmin(req)) ?? (await clusterAdmin(req)) ?? (await backupAdmin(req)) ?? (await alertsRoute(req)) ?? (await sql.queryRoute(req)) ?? arm.surface(req), vault: vault.dataPlane.surface, metrics: metrics.route },
+      surfaces: { portal: portal.surface, login: identity.routes, graph: identity.graph, arm: async (req) => (await healthAdmin(req)) ?? (await clusterAdmin(req)) ?? (await backupAdmin(req)) ?? (await alertsRoute(req)) ?? (await sql.queryRoute(req)) ?? (await sql.armForward(req)) ?? arm.surface(req), vault: vault.dataPlane.surface, metrics: metrics.route },
       log: deps.log,
     });
     port = frontDoor.port;

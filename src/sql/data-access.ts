@@ -214,6 +214,18 @@ export class DataAccess {
     return this.routeFile(stored.body.properties.databaseId);
   }
 
+  /** `route` for a server named by its ARM id (the ARM forward knows the path, not the server's record). */
+  routeById(serverId: string, database: string): Promise<DatabaseRoute> {
+    return this.route({ id: serverId } as ServerRef, database);
+  }
+
+  /** `ownerUnavailable` for a server named by its ARM id. */
+  async ownerUnavailableById(serverId: string, database: string, traceId: string): Promise<DataAccessError> {
+    const server = await this.ctx.arm.store.get<ServerBody>(serverId);
+    if (!server) return accessErrors.databaseNotFound(database);
+    return this.ownerUnavailable({ id: server.id, name: server.name, tenantId: "", body: server.body }, database, traceId);
+  }
+
   /**
    * A file in this node's own data dir is this node's, whatever name placement still records (local-disk mode:
    * only this data dir can have made it; an earlier incarnation may have had another default name, and a file

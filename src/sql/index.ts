@@ -8,6 +8,7 @@ import type { ServerKeyVault } from "./key-access.js";
 import { Logins } from "./logins.js";
 import { sqlProvider } from "./providers/sql-provider.js";
 import { createQueryRoute } from "./query-route.js";
+import { createArmForward } from "./arm-forward.js";
 import { type LifecycleHooks, type PlacementHooks, type SqlContext, noLifecycle, noPlacement } from "./sql-context.js";
 import { lifecyclePort } from "./lifecycle-port.js";
 import { reopenAll, reopenFile, type ReopenReport } from "./startup.js";
@@ -85,6 +86,8 @@ export function createSql(deps: SqlDeps) {
       reopen: (databaseId: string) => reopenFile(ctx, databaseId),
     },
     queryRoute: createQueryRoute(dataAccess, deps.tokens, deps.audiences),
+    /** ARM writes for a database another node holds go to that node (issue 11 §3); undefined: serve here. */
+    armForward: createArmForward(dataAccess),
     /** Servers, logins and databases as the TDS endpoint and the query route reach them. */
     dataAccess,
     logins,

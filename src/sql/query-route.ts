@@ -1,55 +1,10 @@
-import https from "node:https";
 import { ArmError, armErrors, armResponses } from "../arm/index.js";
 import { authenticateArm } from "../arm/auth.js";
 import type { TokenService } from "../identity/index.js";
 import type { SurfaceRequest, SurfaceResponse } from "../platform/index.js";
 import { TdeError } from "../tde/index.js";
-import { type DataAccess, DataAccessError, type RemoteOwner, accessErrors } from "./data-access.js";
-
-/** Marks a request one node forwarded to another: the owner serves it itself, never forwards it again. */
-const FORWARDED = "x-tdekv-forwarded-by";
-/** The owner must answer a forwarded query within this (the query route's own work is bounded alike). */
-const FORWARD_TIMEOUT_MS = 120_000;
-/** A forwarded answer larger than this is refused rather than buffered. */
-const MAX_FORWARDED_ANSWER = 256 * 1024 * 1024;
-
-class OwnerUnreachable extends Error {}
-
-/**
- * Sends the request unchanged (method, path, body, Authorization) to the owner's front door, verifying its
- * certificate against the owner's CA only, and returns its answer as it is.
- */
-function forward(req: SurfaceRequest, owner: RemoteOwner, self: string): Promise<SurfaceResponse> {
-  return new Promise((resolve, reject) => {
-    const url = new URL(req.path, owner.httpsUrl);
-    const headers: Record<string, string> = { "content-type": "application/json", "content-length": String(req.body.length), [FORWARDED]: self || "node" };
-    const auth = req.headers.authorization;
-    if (typeof auth === "string") headers.authorization = auth;
-    for (const h of ["x-ms-client-request-id", "x-ms-correlation-request-id"]) {
-      const v = req.headers[h];
-      if (typeof v === "string") headers[h] = v;
-    }
-    const r = https.request(url, { method: req.method, headers, ca: owner.caPem, timeout: FORWARD_TIMEOUT_MS }, (res) => {
-      const parts: Buffer[] = [];
-      let size = 0;
-      res.on("data", (d: Buffer) => {
-        size += d.length;
-        if (size > MAX_FORWARDED_ANSWER) return res.destroy(new Error("the owner's answer is too large"));
-        parts.push(d);
-      });
-      res.on("error", (err) => reject(new OwnerUnreachable(err.message)));
-      res.on("end", () => {
-        const out: Record<string, string> = {};
-        const type = res.headers["content-type"];
-        if (type) out["content-type"] = type;
-        resolve({ status: res.statusCode ?? 502, headers: out, body: Buffer.concat(parts) });
-      });
-    });
-    r.on("timeout", () => r.destroy(new Error("the owner did not answer in time")));
-    r.on("error", (err) => reject(new OwnerUnreachable(err.message)));
-    r.end(req.body);
-  });
-}
+import { type DataAccess, DataAccessError, accessErrors } from "./data-access.js";
+import { FORWARDED, OwnerUnreachable, forward } from "./forward.js";
 
 /** HTTP statuses for the access refusals this route renders as ARM errors (the code is Azure's number). */
 const STATUS: Record<number, number> = { 40532: 404, 4060: 404, 40613: 503, 33109: 400 };
