@@ -280,7 +280,9 @@ export async function startTdekv(config: TdekvConfig, deps: { log: Logger; clock
     }
     const reopened = await sql.reopenAll();
     // The owner follows transitions other nodes decide for its files (local-disk mode, scale-out.md §3.4).
-    cluster.startPlacement(sql.files);
+    // With several nodes (a shared engine) each owner also rewraps its files when another node changed their
+    // server's protector; a lone SQLite node changes every protector itself.
+    cluster.startPlacement(store.engine === "postgres" ? { ...sql.files, followProtectors: () => sql.followProtectors() } : sql.files);
     sql.startWorkers();
     // The probe worker: one pass per interval, never overlapping (a slow vault delays only this loop).
     let probing: Promise<unknown> | undefined;

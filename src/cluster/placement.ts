@@ -10,6 +10,8 @@ export interface LocalFiles {
   close(databaseId: string): void;
   /** Reopens it by unwrapping its DEK; false when that is not possible now. */
   reopen(databaseId: string): Promise<boolean>;
+  /** Rewraps the DEKs of files held here whose server's protector another node changed (only with several nodes). */
+  followProtectors?(): Promise<number>;
 }
 
 /** How often the owner looks for transitions other nodes decided (scale-out.md §3.4: every 1 s, versions only). */
@@ -108,6 +110,7 @@ export class Placement {
         this.deps.log.info({ databaseId: r.id, ok }, "placement: reopened a database another node healed");
       }
     }
+    await files.followProtectors?.();
   }
 
   start(files: LocalFiles): void {

@@ -9,6 +9,7 @@ import { Logins } from "./logins.js";
 import { sqlProvider } from "./providers/sql-provider.js";
 import { createQueryRoute } from "./query-route.js";
 import { createArmForward } from "./arm-forward.js";
+import { ProtectorFollower } from "./protector-follow.js";
 import { type LifecycleHooks, type PlacementHooks, type SqlContext, noLifecycle, noPlacement } from "./sql-context.js";
 import { lifecyclePort } from "./lifecycle-port.js";
 import { reopenAll, reopenFile, type ReopenReport } from "./startup.js";
@@ -51,6 +52,7 @@ export function createSql(deps: SqlDeps) {
   ctx.backup = backup.hooks;
   const logins = new Logins(deps.db);
   const dataAccess = new DataAccess(ctx, logins, deps.tokens, new DekRegenerations(ctx, deps.log));
+  const protectorFollower = new ProtectorFollower(ctx);
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<unknown> = Promise.resolve();
   return {
@@ -85,6 +87,8 @@ export function createSql(deps: SqlDeps) {
       },
       reopen: (databaseId: string) => reopenFile(ctx, databaseId),
     },
+    /** Rewraps this node's files of servers whose protector another node changed (several nodes only). */
+    followProtectors: () => protectorFollower.pass(),
     queryRoute: createQueryRoute(dataAccess, deps.tokens, deps.audiences),
     /** ARM writes for a database another node holds go to that node (issue 11 §3); undefined: serve here. */
     armForward: createArmForward(dataAccess),
