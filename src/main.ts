@@ -175,6 +175,29 @@ export async function startTdekv(config: TdekvConfig, deps: { log: Logger; clock
     };
     arm.register(insightsEventsProvider(activityLog));
     // Membership and probe leases (issue 11 slice 2): its own loop on the lease clock, never tdekv's Clock.
+    // The probe worker: one pass per interval, never overlapping (a slow vault delays only this loop); also
+    // at once after leases were taken over, with one more pass queued if one is running (it may have passed
+    // the new targets by).
+    let probing: Promise<unknown> | undefined;
+    let probeAgain = false;
+    let probeLoopStarted = false;
+    const probeNow = (): void => {
+      if (!probeLoopStarted) return;
+      if (probing) {
+        probeAgain = true;
+        return;
+      }
+      probing = lifecycle
+        .pass()
+        .catch((err: Error) => deps.log.error({ err: err.message }, "probe pass failed"))
+        .finally(() => {
+          probing = undefined;
+          if (probeAgain) {
+            probeAgain = false;
+            probeNow();
+          }
+        });
+    };
     const cluster = createCluster({
       db: store.db,
       engine: store.engine,
@@ -182,6 +205,7 @@ export async function startTdekv(config: TdekvConfig, deps: { log: Logger; clock
       ttlMs: config.leaseTtlSeconds * 1000,
       renewMs: config.leaseRenewSeconds * 1000,
       targetKeys: () => sql.lifecyclePort.targetKeys(),
+      onTakeover: () => probeNow(),
     });
     sql.setPlacement({
       mayOpen: async (id, here) => (await cluster.ready(), cluster.placement.mayOpen(id, here)),
@@ -284,14 +308,8 @@ export async function startTdekv(config: TdekvConfig, deps: { log: Logger; clock
     // server's protector; a lone SQLite node changes every protector itself.
     cluster.startPlacement(store.engine === "postgres" ? { ...sql.files, followProtectors: () => sql.followProtectors() } : sql.files);
     sql.startWorkers();
-    // The probe worker: one pass per interval, never overlapping (a slow vault delays only this loop).
-    let probing: Promise<unknown> | undefined;
-    const monitor = setInterval(() => {
-      probing ??= lifecycle
-        .pass()
-        .catch((err: Error) => deps.log.error({ err: err.message }, "probe pass failed"))
-        .finally(() => (probing = undefined));
-    }, config.probeIntervalSeconds * 1000);
+    probeLoopStarted = true;
+    const monitor = setInterval(probeNow, config.probeIntervalSeconds * 1000);
     monitor.unref();
     alerts.start();
     const proxyOrigin = `http://${dialHost(config.host)}:${frontDoor.proxyPort}`;
@@ -321,6 +339,7 @@ export async function startTdekv(config: TdekvConfig, deps: { log: Logger; clock
       reopened,
       store: { engine: store.engine, description: store.description },
       async stop() {
+        probeLoopStarted = false;
         clearInterval(monitor);
         await probing;
         await tds.stop();

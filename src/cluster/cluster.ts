@@ -18,6 +18,12 @@ export interface ClusterDeps {
   targetKeys(): Promise<string[]>;
   /** A monotonic clock in ms (performance.now); never tdekv's injected Clock. */
   monotonic?: () => number;
+  /**
+   * Called after a step that took leases over from another node: their targets went unprobed since that node
+   * stopped, so the probe loop should run now rather than at its next interval (issue 11: "every target is
+   * probed again within 2 lease periods").
+   */
+  onTakeover?: () => void;
 }
 
 /** Incarnations not seen for a day are forgotten (each start adds one). */
@@ -68,10 +74,12 @@ export function createCluster(deps: ClusterDeps) {
     const live = await store.liveCount(deps.ttlMs);
     const { total, mine } = await store.counts(nodeId);
     const plan = rebalance(mine, total, live);
+    let tookOver = false;
     if (plan.claim > 0) {
       const claimed = await withRetry(() => store.claim(nodeId, plan.claim, deps.ttlMs));
       const taken = claimed.filter((c) => c.previousOwner !== null && c.previousOwner !== nodeId);
       takeovers += taken.length;
+      tookOver = taken.length > 0;
       if (taken.length) deps.log.info({ node: name, takenOver: taken.length, from: [...new Set(taken.map((c) => c.previousOwner))] }, "probe leases taken over from another node");
     }
     if (plan.shed > 0) {
@@ -82,6 +90,7 @@ export function createCluster(deps: ClusterDeps) {
     const { now, leases } = await store.held(nodeId);
     held = new Map(leases.map((l) => [l.serverKey, { serverKey: l.serverKey, epoch: l.epoch, actUntil: actUntil(monoNow, l.leaseUntil, now, deps.ttlMs) }]));
     known = new Set(keys);
+    if (tookOver) deps.onTakeover?.();
   }
 
   /** One lease-loop step; concurrent callers share the step in flight. */

@@ -71,6 +71,10 @@ export async function openPostgresStore(url: string, opts: StoreOptions = {}): P
   // An idle client whose server went away emits 'error' on the pool; without a listener that would kill the
   // process. The next query gets a fresh connection (or fails and is reported by its caller).
   pool.on("error", () => {});
+  // A checked-out client whose session the server ends (idle_in_transaction_session_timeout after a freeze, a
+  // restart) emits 'error' too: without a listener that kills the process; with it the transaction in hand
+  // fails and the pool replaces the client.
+  pool.on("connect", (client) => client.on("error", () => {}));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   try {
     await checkByteOrder(db);
