@@ -2,7 +2,7 @@ import type { Transaction } from "kysely";
 import type { ProbeLease, ProbeOwnership } from "../health/index.js";
 import { type Logger, newGuid } from "../platform/index.js";
 import { type Db, type StoreEngine, withRetry } from "../storage/index.js";
-import { actUntil, rebalance } from "./fair-share.js";
+import { actUntil, nodeAlive, rebalance } from "./fair-share.js";
 import { LeaseStore } from "./lease-store.js";
 import { type LocalFiles, Placement } from "./placement.js";
 
@@ -110,7 +110,7 @@ export function createCluster(deps: ClusterDeps) {
     },
   });
 
-  const isAlive = (n: { stoppedAt: number | null; seenAt: number }, now: number) => n.stoppedAt === null && n.seenAt > now - deps.ttlMs;
+  const isAlive = (n: { stoppedAt: number | null; seenAt: number }, now: number) => nodeAlive(n, now, deps.ttlMs);
 
   const ownership: ProbeOwnership = {
     nodeName: () => name,

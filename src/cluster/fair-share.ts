@@ -27,3 +27,9 @@ export function actUntil(monotonicNow: number, leaseUntil: number, leaseNow: num
 }
 
 export const leaseMarginMs = (ttlMs: number): number => Math.min(1000, ttlMs / 5);
+
+/**
+ * A member is alive while it has not stopped and was seen (heartbeat) within one lease TTL, both on the lease
+ * clock. The same rule as LeaseStore.liveCount, which counts it in SQL.
+ */
+export const nodeAlive = (n: { stoppedAt: number | null; seenAt: number }, leaseNow: number, ttlMs: number): boolean => n.stoppedAt === null && n.seenAt > leaseNow - ttlMs;

@@ -1,5 +1,5 @@
 import { type Kysely, type Transaction, sql } from "kysely";
-import { type Db, type StoreEngine, leaseNowMs, skipLocked } from "../storage/index.js";
+import { type Db, type StoreEngine, leaseHolds, leaseNowMs, skipLocked } from "../storage/index.js";
 
 /** The cluster's tables (migration 0012), typed here: only this component reads or writes them. */
 export interface ClusterTables {
@@ -186,17 +186,8 @@ export class LeaseStore {
    * until the caller commits, so a takeover (which updates the same row) waits for this write. 0 rows: the lease
    * lapsed, was shed or taken over; the caller drops its result.
    */
-  static async fence(trx: Transaction<any>, engine: StoreEngine, nodeId: string, serverKey: string, epoch: number): Promise<boolean> {
-    const now = leaseNowMs(engine);
-    const r = await (trx as unknown as Transaction<ClusterTables>)
-      .updateTable("probe_leases")
-      .set({ epoch: sql<number>`epoch` })
-      .where("server_key", "=", serverKey)
-      .where("owner", "=", nodeId)
-      .where("epoch", "=", epoch)
-      .where("lease_until", ">", now)
-      .executeTakeFirst();
-    return Number(r.numUpdatedRows) === 1;
+  static fence(trx: Transaction<any>, engine: StoreEngine, nodeId: string, serverKey: string, epoch: number): Promise<boolean> {
+    return leaseHolds(trx, engine, { table: "probe_leases", keyColumn: "server_key", key: serverKey, owner: nodeId, epoch });
   }
 
   /** A clean stop: the node is marked stopped and its leases freed, so others claim them at their next renew. */

@@ -1,5 +1,6 @@
 import type { Kysely } from "kysely";
 import { type Db, type StoreEngine, leaseNowMs } from "../storage/index.js";
+import { nodeAlive } from "./fair-share.js";
 import type { ClusterTables } from "./lease-store.js";
 
 /** The live node that holds a database file: where a request for it is forwarded. */
@@ -54,7 +55,7 @@ export class Routing {
       .limit(1)
       .executeTakeFirst();
     if (!row) return { kind: "down", owner };
-    const alive = row.stopped_at === null && Number(row.seen_at) > Number(row.now) - this.deps.ttlMs;
+    const alive = nodeAlive({ stoppedAt: row.stopped_at, seenAt: Number(row.seen_at) }, Number(row.now), this.deps.ttlMs);
     if (!alive || !row.ca_pem) return { kind: "down", owner };
     const url = new URL(row.https_url);
     return { kind: "remote", node: { name: row.name, httpsUrl: row.https_url, host: url.hostname.replace(/^\[|\]$/g, ""), tdsPort: Number(row.tds_port), caPem: row.ca_pem } };

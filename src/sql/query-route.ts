@@ -32,11 +32,11 @@ export function createQueryRoute(access: DataAccess, tokens: TokenService, audie
       const params = Array.isArray(body.params) ? body.params : [];
       const server = await access.findServer(body.server);
       if (!server || server.tenantId !== caller.tid) throw accessErrors.serverNotFound(body.server.replace(/\.database\.windows\.net$/i, "").toLowerCase());
-      // A database held by another node (issue 11 §3): its owner answers, unless this request was forwarded
-      // already (then it is served here as it stands, never bounced on).
+      // A database held by another live node (issue 11 §3): its owner answers, unless this request was
+      // forwarded already (then it is served here as it stands, never bounced on). An owner that is down is
+      // open()'s to refuse, as for TDS logins.
       if (req.headers[FORWARDED] === undefined) {
         const route = await access.route(server, body.database);
-        if (route.kind === "down") throw await access.ownerUnavailable(server, body.database, req.requestId);
         if (route.kind === "remote") {
           try {
             return await forward(req, route.node, self());

@@ -1,4 +1,4 @@
-import { type SelectQueryBuilder, type RawBuilder, sql } from "kysely";
+import { type SelectQueryBuilder, type RawBuilder, type Transaction, sql } from "kysely";
 import type { StoreTarget } from "./store-target.js";
 
 /**
@@ -26,6 +26,33 @@ export function leaseNowMs(engine: StoreEngine): RawBuilder<number> {
  */
 export function skipLocked<DB, TB extends keyof DB, O>(engine: StoreEngine, q: SelectQueryBuilder<DB, TB, O>): SelectQueryBuilder<DB, TB, O> {
   return engine === "postgres" ? q.forUpdate().skipLocked() : q;
+}
+
+/** A lease row as the fence names it: its table, its key column and key, and who claims to hold it under which epoch. */
+export interface LeaseRef {
+  table: string;
+  keyColumn: string;
+  key: string;
+  owner: string;
+  epoch: number;
+}
+
+/**
+ * The fence (scale-out.md §3.1), the first statement of a transaction that acts on a lease: a no-op update of
+ * the lease row that matches only while `owner` still holds it under `epoch` and it has not run out on the
+ * lease clock. One row: the lease holds, and the row stays locked until commit, so a takeover waits for this
+ * transaction. Zero rows: the holder paused past its lease, shed it or lost it; the caller rolls back.
+ */
+export async function leaseHolds(trx: Transaction<any>, engine: StoreEngine, lease: LeaseRef): Promise<boolean> {
+  const r = await trx
+    .updateTable(lease.table)
+    .set({ epoch: sql<number>`epoch` })
+    .where(lease.keyColumn, "=", lease.key)
+    .where("owner", "=", lease.owner)
+    .where("epoch", "=", lease.epoch)
+    .where("lease_until", ">", leaseNowMs(engine))
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) === 1;
 }
 
 /** SQLSTATEs a transaction is retried on: serialization failure (CockroachDB, SERIALIZABLE) and deadlock. */

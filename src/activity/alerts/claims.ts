@@ -1,6 +1,6 @@
 import { type Kysely, PostgresAdapter, type Transaction, sql } from "kysely";
 import type { Logger } from "../../platform/index.js";
-import { type Db, type StoreEngine, leaseNowMs, skipLocked, withRetry } from "../../storage/index.js";
+import { type Db, type StoreEngine, leaseHolds, leaseNowMs, skipLocked, withRetry } from "../../storage/index.js";
 import { alertDb, type AlertTables } from "./schema.js";
 
 /** The singleton lease of the node that follows the Activity Log (alert_leases.name). */
@@ -228,27 +228,11 @@ export class AlertClaims {
    * transaction, so the row lock also orders it against a concurrent claim.
    */
   async fenceQueue(trx: Transaction<AlertTables>, key: string, epoch: number): Promise<void> {
-    const r = await trx
-      .updateTable("alert_queues")
-      .set((eb) => ({ epoch: eb.ref("epoch") }))
-      .where("queue_key", "=", key)
-      .where("owner", "=", this.deps.nodeId)
-      .where("epoch", "=", epoch)
-      .where("lease_until", ">", this.now)
-      .executeTakeFirst();
-    if (Number(r.numUpdatedRows) !== 1) throw new Fenced(`queue ${key}`);
+    if (!(await leaseHolds(trx, this.deps.engine, { table: "alert_queues", keyColumn: "queue_key", key, owner: this.deps.nodeId, epoch }))) throw new Fenced(`queue ${key}`);
   }
 
   /** Inside the dispatcher's commit: the same check on the 'dispatcher' lease. */
   async fenceDispatcher(trx: Transaction<AlertTables>, epoch: number): Promise<void> {
-    const r = await trx
-      .updateTable("alert_leases")
-      .set((eb) => ({ epoch: eb.ref("epoch") }))
-      .where("name", "=", DISPATCHER_LEASE)
-      .where("owner", "=", this.deps.nodeId)
-      .where("epoch", "=", epoch)
-      .where("lease_until", ">", this.now)
-      .executeTakeFirst();
-    if (Number(r.numUpdatedRows) !== 1) throw new Fenced("dispatcher");
+    if (!(await leaseHolds(trx, this.deps.engine, { table: "alert_leases", keyColumn: "name", key: DISPATCHER_LEASE, owner: this.deps.nodeId, epoch }))) throw new Fenced("dispatcher");
   }
 }
